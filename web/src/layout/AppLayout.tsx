@@ -1,0 +1,49 @@
+// The signed-in shell: sidebar, top bar, and the current page (behind an error boundary that resets
+// on navigation, so one broken page never blanks the app).
+import { useEffect, useState } from "react";
+import { Outlet, useLocation } from "react-router";
+import { getVersion } from "../api/meta";
+import { ErrorBoundary } from "../components/ErrorBoundary";
+import { Sidebar } from "./Sidebar";
+import { ThemeToggle } from "./ThemeToggle";
+import { UserMenu } from "./UserMenu";
+import { VersionContext } from "./VersionContext";
+
+export function AppLayout() {
+  const location = useLocation();
+  const [version, setVersion] = useState<{ value: string | null; error: unknown }>({ value: null, error: null });
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    getVersion(ctl.signal).then(
+      (v) => setVersion({ value: v.version, error: null }),
+      (error: unknown) => {
+        if (!ctl.signal.aborted) setVersion({ value: null, error });
+      },
+    );
+    return () => ctl.abort();
+  }, []);
+
+  return (
+    <VersionContext.Provider value={version}>
+      <div className="app">
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <Sidebar version={version.value} />
+        <div className="app-main">
+          <header className="topbar">
+            <div className="topbar-spacer" />
+            <ThemeToggle />
+            <UserMenu />
+          </header>
+          <main id="main" className="content" tabIndex={-1}>
+            <ErrorBoundary key={location.pathname}>
+              <Outlet />
+            </ErrorBoundary>
+          </main>
+        </div>
+      </div>
+    </VersionContext.Provider>
+  );
+}
