@@ -1,0 +1,19 @@
+//! Git fixtures for Berth's end-to-end tests: real repositories made with the `git` CLI in temp
+//! dirs ([`GitRepo`]), served by a real `git daemon` ([`GitDaemon`]) and by `git http-backend`
+//! behind a small Rust HTTP(S) server with basic auth, counters and fault injection
+//! ([`GitHttpServer`]).
+//!
+//! Every git process runs isolated from the machine's git config, credentials and prompts; every
+//! wait is bounded; servers stop when dropped. Fixtures panic on failure: a broken fixture is a
+//! broken test. This crate must not depend on Berth itself.
+
+mod command;
+mod daemon;
+mod repo;
+mod root;
+mod wait;
+
+pub use command::{GIT_TIMEOUT, GitCommand, GitOutput, git};
+pub use daemon::GitDaemon;
+pub use repo::GitRepo;
+pub use wait::{READY_TIMEOUT, accepts_connections, free_port, wait_until};
