@@ -1,11 +1,19 @@
 // Dates as people read them; the full RFC 3339 value goes into a tooltip.
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
 export function formatDateTime(value: string | null | undefined): string {
   if (!value) return "—";
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? value : dateTime.format(d);
+}
+
+/** Just the day, for narrow table columns (the full value goes into a tooltip). */
+export function formatDate(value: string | null | undefined): string {
+  if (!value) return "—";
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? value : dateOnly.format(d);
 }
 
 const steps: [Intl.RelativeTimeFormatUnit, number][] = [

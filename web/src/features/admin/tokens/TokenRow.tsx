@@ -1,6 +1,6 @@
 import type { ApiToken } from "../../../api/types";
 import { RoleBadge } from "../../../components/RoleBadge";
-import { formatDateTime, formatRelative } from "../../../lib/format";
+import { formatDate, formatDateTime, formatRelative } from "../../../lib/format";
 
 export type TokenStatus = "active" | "expired" | "revoked";
 
@@ -23,7 +23,9 @@ export function TokenRow({ token: t, showOwner, canRevoke, onRevoke }: Props) {
   const status = tokenStatus(t);
   return (
     <tr className={status === "active" ? undefined : "row-muted"}>
-      <th scope="row">{t.name}</th>
+      <th scope="row" className="nowrap">
+        {t.name}
+      </th>
       <td>
         <code>{t.prefix}…</code>
       </td>
@@ -37,9 +39,15 @@ export function TokenRow({ token: t, showOwner, canRevoke, onRevoke }: Props) {
           {status.slice(1)}
         </span>
       </td>
-      <td title={t.created_at}>{formatDateTime(t.created_at)}</td>
-      <td title={t.expires_at ?? undefined}>{t.expires_at ? formatDateTime(t.expires_at) : "Never"}</td>
-      <td title={t.last_used_at ?? undefined}>{formatRelative(t.last_used_at)}</td>
+      <td className="nowrap" title={formatDateTime(t.created_at)}>
+        {formatDate(t.created_at)}
+      </td>
+      <td className="nowrap" title={t.expires_at ? formatDateTime(t.expires_at) : undefined}>
+        {t.expires_at ? formatDate(t.expires_at) : "Never"}
+      </td>
+      <td className="nowrap" title={t.last_used_at ? formatDateTime(t.last_used_at) : undefined}>
+        {formatRelative(t.last_used_at)}
+      </td>
       <td className="cell-actions">
         {canRevoke && status !== "revoked" && (
           <button type="button" className="btn btn-ghost btn-sm btn-danger-text" onClick={onRevoke} aria-label={`Revoke ${t.name}`}>

@@ -1,6 +1,6 @@
 import type { Role, User } from "../../../api/types";
 import { roleLabel } from "../../../components/RoleBadge";
-import { formatDateTime, formatRelative } from "../../../lib/format";
+import { formatDate, formatDateTime, formatRelative } from "../../../lib/format";
 import { ROLES } from "../../auth/roles";
 
 interface UserRowProps {
@@ -40,8 +40,12 @@ export function UserRow({ user, isSelf, busy, onRole, onEnable, onDisable, onRes
       <td>
         {user.disabled ? <span className="badge badge-muted">Disabled</span> : <span className="badge badge-ok">Active</span>}
       </td>
-      <td title={user.last_login_at ?? undefined}>{formatRelative(user.last_login_at)}</td>
-      <td title={user.created_at}>{formatDateTime(user.created_at)}</td>
+      <td className="nowrap" title={user.last_login_at ? formatDateTime(user.last_login_at) : undefined}>
+        {formatRelative(user.last_login_at)}
+      </td>
+      <td className="nowrap" title={formatDateTime(user.created_at)}>
+        {formatDate(user.created_at)}
+      </td>
       <td className="cell-actions">
         <button type="button" className="btn btn-ghost btn-sm" onClick={onResetPassword} disabled={busy} aria-label={`Reset password for ${user.username}`}>
           Reset password
