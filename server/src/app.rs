@@ -1,0 +1,163 @@
+//! Start-up and shutdown: configuration → database → migrations → first admin → HTTP server and
+//! background jobs; on a shutdown signal, in-flight requests finish, jobs stop at a safe point,
+//! then the database (and the embedded PostgreSQL) is closed.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::auth::jwt::SessionKeys;
+use crate::config::Config;
+use crate::crypto::{Secret, Vault};
+use crate::db::Database;
+use crate::scheduler::Clock;
+use crate::{AppState, api};
+
+/// A built, not yet running, Berth server. Binding happens in `build`, so tests can read the port.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    db: Database,
+    /// The first admin's generated password, when this start created it.
+    pub generated_admin_password: Option<Secret<String>>,
+}
+
+impl Application {
+    /// Opens the database, migrates, creates the first admin if needed, and binds the listener.
+    pub async fn build(
+        config: Config,
+        admin_password: Option<Secret<String>>,
+    ) -> anyhow::Result<Self> {
+        crate::telemetry::metrics_handle();
+        // Bind first: a taken port must fail before anything is created (such as the first admin,
+        // whose generated password would otherwise be lost).
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let vault = Vault::load(config.secret_key.as_ref(), &config.data_dir)
+            .context("loading the secret key")?;
+        let db = Database::open(&config).await?;
+        let result = Self::finish_build(config, admin_password, vault, &db).await;
+        match result {
+            Ok((state, generated)) => Ok(Self {
+                listener,
+                state,
+                db,
+                generated_admin_password: generated,
+            }),
+            Err(e) => {
+                db.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn finish_build(
+        config: Config,
+        admin_password: Option<Secret<String>>,
+        vault: Vault,
+        db: &Database,
+    ) -> anyhow::Result<(AppState, Option<Secret<String>>)> {
+        db.migrate().await?;
+        let keys = SessionKeys::load_or_create(&db.pool, &vault).await?;
+        let auth = Auth::new(
+            db.pool.clone(),
+            keys,
+            config.login_rate_per_minute,
+            config.session_ttl,
+        );
+        let generated = auth.bootstrap_admin(admin_password).await?;
+        let state = AppState {
+            pool: db.pool.clone(),
+            auth,
+            config: Arc::new(config),
+            vault,
+        };
+        Ok((state, generated))
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains and stops everything.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            db,
+            ..
+        } = self;
+        let grace = state.config.shutdown_grace;
+        let stop = CancellationToken::new();
+        let clock = start_jobs(&state).await?;
+        let app = api::router(state.clone());
+        let server_stop = stop.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { server_stop.cancelled().await })
+            .await
+        });
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        stop.cancel();
+        match tokio::time::timeout(grace, server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP server error"),
+            Ok(Err(e)) => tracing::error!(error = %e, "HTTP server task failed"),
+            Err(_) => tracing::warn!(
+                ?grace,
+                "requests still running after the grace period; stopping anyway"
+            ),
+        }
+        clock.shutdown().await;
+        db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn start_jobs(state: &AppState) -> anyhow::Result<Clock> {
+    let clock = Clock::new().await.context("starting the scheduler")?;
+    let auth = state.auth.clone();
+    clock
+        .add("auth housekeeping", "0 * * * * *", move || {
+            let auth = auth.clone();
+            async move {
+                if let Err(e) = auth.housekeeping().await {
+                    tracing::warn!(error = %e, "auth housekeeping failed");
+                }
+            }
+        })
+        .await
+        .context("scheduling auth housekeeping")?;
+    clock.start().await.context("starting the scheduler")?;
+    Ok(clock)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT"),
+        _ = term.recv() => tracing::info!("received SIGTERM"),
+    }
+}

@@ -1,0 +1,567 @@
+//! Configuration: code defaults, then an optional TOML file, then `BERTH_*` environment variables.
+//!
+//! Owns parsing and validation of every setting and the redacted form that is logged at start-up.
+//! It must not open connections or touch the disk beyond reading the TOML file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::crypto::Secret;
+
+/// Every environment variable Berth reads, so unknown `BERTH_*` names can be warned about.
+pub const KNOWN_ENV: &[&str] = &[
+    "BERTH_CONFIG",
+    "BERTH_LISTEN",
+    "BERTH_DATABASE_URL",
+    "BERTH_DATA_DIR",
+    "BERTH_SECRET_KEY",
+    "BERTH_LOG_FORMAT",
+    "BERTH_LOG",
+    "BERTH_WEB_DIR",
+    "BERTH_SESSION_TTL",
+    "BERTH_ADMIN_PASSWORD",
+    "BERTH_DATABASE_MAX_CONNECTIONS",
+    "BERTH_REQUEST_TIMEOUT",
+    "BERTH_BODY_LIMIT",
+    "BERTH_LOGIN_RATE_PER_MINUTE",
+    "BERTH_TRUST_FORWARDED_FOR",
+    "BERTH_SHUTDOWN_GRACE",
+    // Used by the CLI client, not by the server.
+    "BERTH_URL",
+    "BERTH_TOKEN",
+];
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective configuration of a Berth server.
+#[derive(Clone)]
+pub struct Config {
+    /// Address the HTTP server binds (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// PostgreSQL URL; `None` runs the embedded database in `<data_dir>/postgres`.
+    pub database_url: Option<Secret<String>>,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// Where Berth keeps its key file, the embedded database and Git mirrors.
+    pub data_dir: PathBuf,
+    /// 32-byte sealing key (base64 or hex); `None` uses `<data_dir>/secret.key`, created on first start.
+    pub secret_key: Option<Secret<String>>,
+    pub log_format: LogFormat,
+    /// `tracing` filter directive, e.g. `info,berth=debug`.
+    pub log_filter: String,
+    /// Built dashboard to serve at `/`; missing means the API runs without the dashboard.
+    pub web_dir: PathBuf,
+    /// Lifetime of a login session (JWT).
+    pub session_ttl: Duration,
+    /// Requests taking longer are answered 408.
+    pub request_timeout: Duration,
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// Login attempts allowed per minute, per client address and per username.
+    pub login_rate_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            database_max_connections: 20,
+            data_dir: PathBuf::from("data"),
+            secret_key: None,
+            log_format: LogFormat::Text,
+            log_filter: "info".to_owned(),
+            web_dir: PathBuf::from("web/dist"),
+            session_ttl: Duration::from_secs(8 * 3600),
+            request_timeout: Duration::from_secs(60),
+            body_limit: 4 * 1024 * 1024,
+            login_rate_per_minute: 10,
+            trust_forwarded_for: false,
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A configuration error names the setting, where it came from and why it was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("{source_name}: invalid value for {key}: {reason}")]
+    Invalid {
+        source_name: String,
+        key: String,
+        reason: String,
+    },
+}
+
+/// The TOML file's shape: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    database_url: Option<String>,
+    database_max_connections: Option<u32>,
+    data_dir: Option<PathBuf>,
+    secret_key: Option<String>,
+    log_format: Option<String>,
+    log: Option<String>,
+    web_dir: Option<PathBuf>,
+    session_ttl: Option<String>,
+    request_timeout: Option<String>,
+    body_limit: Option<u64>,
+    login_rate_per_minute: Option<u32>,
+    trust_forwarded_for: Option<bool>,
+    shutdown_grace: Option<String>,
+}
+
+/// What loading produced: the configuration plus warnings to log once logging is up.
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `BERTH_CONFIG`), then the given environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Loaded, ConfigError> {
+        let mut config = Config::default();
+        let mut warnings = Vec::new();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("BERTH_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let parsed: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            config.apply_file(parsed, &path.display().to_string())?;
+        }
+        for (key, value) in env.iter().filter(|(k, _)| k.starts_with("BERTH_")) {
+            if !KNOWN_ENV.contains(&key.as_str()) {
+                warnings.push(format!("unknown environment variable {key} is ignored"));
+                continue;
+            }
+            config.apply_env(key, value)?;
+        }
+        Ok(Loaded { config, warnings })
+    }
+
+    /// Loads from the process environment.
+    pub fn from_process(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Self::load(file, &env)
+    }
+
+    fn apply_file(&mut self, f: FileConfig, source: &str) -> Result<(), ConfigError> {
+        let set = |key: &str, value: Option<String>, cfg: &mut Config| -> Result<(), ConfigError> {
+            match value {
+                Some(v) => cfg.set(key, &v, source),
+                None => Ok(()),
+            }
+        };
+        set("listen", f.listen, self)?;
+        set("database_url", f.database_url, self)?;
+        set(
+            "database_max_connections",
+            f.database_max_connections.map(|v| v.to_string()),
+            self,
+        )?;
+        set(
+            "data_dir",
+            f.data_dir.map(|p| p.display().to_string()),
+            self,
+        )?;
+        set("secret_key", f.secret_key, self)?;
+        set("log_format", f.log_format, self)?;
+        set("log", f.log, self)?;
+        set("web_dir", f.web_dir.map(|p| p.display().to_string()), self)?;
+        set("session_ttl", f.session_ttl, self)?;
+        set("request_timeout", f.request_timeout, self)?;
+        set("body_limit", f.body_limit.map(|v| v.to_string()), self)?;
+        set(
+            "login_rate_per_minute",
+            f.login_rate_per_minute.map(|v| v.to_string()),
+            self,
+        )?;
+        set(
+            "trust_forwarded_for",
+            f.trust_forwarded_for.map(|v| v.to_string()),
+            self,
+        )?;
+        set("shutdown_grace", f.shutdown_grace, self)?;
+        Ok(())
+    }
+
+    fn apply_env(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let name = key.trim_start_matches("BERTH_").to_ascii_lowercase();
+        match name.as_str() {
+            // Read elsewhere (CLI client, first-start bootstrap, config path).
+            "config" | "admin_password" | "url" | "token" => Ok(()),
+            _ => self.set(&name, value, key),
+        }
+    }
+
+    fn set(&mut self, key: &str, value: &str, source: &str) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            source_name: source.to_owned(),
+            key: key.to_owned(),
+            reason,
+        };
+        match key {
+            "listen" => {
+                self.listen = value
+                    .parse()
+                    .map_err(|e| invalid(format!("expected host:port ({e})")))?;
+            }
+            "database_url" => {
+                let v = value.trim();
+                self.database_url = if v.is_empty() {
+                    None
+                } else if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+                    Some(Secret::new(v.to_owned()))
+                } else {
+                    return Err(invalid(
+                        "expected a postgres:// or postgresql:// URL".into(),
+                    ));
+                };
+            }
+            "database_max_connections" => {
+                self.database_max_connections = parse_bounded(value, 1, 1000).map_err(invalid)?;
+            }
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "secret_key" => {
+                let v = value.trim();
+                self.secret_key = if v.is_empty() {
+                    None
+                } else {
+                    crate::crypto::decode_key(v).map_err(|e| invalid(e.to_string()))?;
+                    Some(Secret::new(v.to_owned()))
+                };
+            }
+            "log_format" => {
+                self.log_format = match value.to_ascii_lowercase().as_str() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    other => return Err(invalid(format!("expected text or json, got {other:?}"))),
+                };
+            }
+            "log" => self.log_filter = value.to_owned(),
+            "web_dir" => self.web_dir = PathBuf::from(value),
+            "session_ttl" => {
+                self.session_ttl = parse_duration(value).map_err(invalid)?;
+                if self.session_ttl < Duration::from_secs(60) {
+                    return Err(invalid("must be at least 1m".into()));
+                }
+            }
+            "request_timeout" => self.request_timeout = parse_duration(value).map_err(invalid)?,
+            "shutdown_grace" => self.shutdown_grace = parse_duration(value).map_err(invalid)?,
+            "body_limit" => {
+                self.body_limit = parse_bounded(value, 1024, 1 << 30).map_err(invalid)?;
+            }
+            "login_rate_per_minute" => {
+                self.login_rate_per_minute = parse_bounded(value, 1, 100_000).map_err(invalid)?;
+            }
+            "trust_forwarded_for" => {
+                self.trust_forwarded_for = parse_bool(value).map_err(invalid)?;
+            }
+            other => return Err(invalid(format!("unknown setting {other}"))),
+        }
+        Ok(())
+    }
+}
+
+fn parse_bounded<T>(value: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let v: T = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number, got {value:?}"))?;
+    if v < min || v > max {
+        return Err(format!("must be between {min} and {max}"));
+    }
+    Ok(v)
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
+
+/// Parses `90s`, `5m`, `1h30m`, `2d` or a bare number of seconds.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(secs) = v.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in v.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(format!("unknown unit {c:?} in {v:?} (use s, m, h or d)")),
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("expected a number before {c:?} in {v:?}"))?;
+        total = total
+            .checked_add(n.saturating_mul(unit))
+            .ok_or_else(|| format!("{v:?} is too long"))?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(format!("missing unit after {digits:?} in {v:?}"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// Formats a duration the way `parse_duration` reads it.
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s != 0 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s != 0 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+impl fmt::Display for Config {
+    /// The effective configuration with secrets redacted, as logged at start-up.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let db = match &self.database_url {
+            Some(url) => redact_url(url.expose()),
+            None => format!("embedded ({})", self.data_dir.join("postgres").display()),
+        };
+        let key = match &self.secret_key {
+            Some(_) => "[redacted] (BERTH_SECRET_KEY)".to_owned(),
+            None => format!("key file {}", self.data_dir.join("secret.key").display()),
+        };
+        write!(
+            f,
+            "listen={} database={} database_max_connections={} data_dir={} secret_key={} \
+             log_format={:?} log={} web_dir={} session_ttl={} request_timeout={} body_limit={} \
+             login_rate_per_minute={} trust_forwarded_for={} shutdown_grace={}",
+            self.listen,
+            db,
+            self.database_max_connections,
+            self.data_dir.display(),
+            key,
+            self.log_format,
+            self.log_filter,
+            self.web_dir.display(),
+            format_duration(self.session_ttl),
+            format_duration(self.request_timeout),
+            self.body_limit,
+            self.login_rate_per_minute,
+            self.trust_forwarded_for,
+            format_duration(self.shutdown_grace),
+        )
+    }
+}
+
+/// Hides the password of a database URL: `postgres://user:****@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "[redacted]".into();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:****@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => format!("{scheme}://{rest}"),
+    }
+}
+
+/// The annotated example printed by `berth default-config`.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# Berth configuration. Every key is optional; the values shown are the defaults.
+# Precedence: built-in defaults < this file (--config or BERTH_CONFIG) < BERTH_* environment variables
+# (each key below maps to BERTH_<KEY IN UPPER CASE>, e.g. listen -> BERTH_LISTEN).
+
+# Address of the HTTP server (API, dashboard, webhooks, /metrics).
+listen = "127.0.0.1:8080"
+
+# PostgreSQL URL. Leave unset to run Berth's own embedded PostgreSQL from the machine's
+# PostgreSQL server binaries, with its data in <data_dir>/postgres on a private Unix socket.
+# database_url = "postgres://berth:password@db.internal:5432/berth"
+database_max_connections = 20
+
+# Key file, embedded database and Git mirrors live here.
+data_dir = "data"
+
+# 32-byte key (base64 or hex) that seals secrets at rest (AES-256-GCM). Unset: a key file
+# <data_dir>/secret.key is created on first start (mode 0600). Every replica needs the same key.
+# secret_key = "…"
+
+# Log output: "text" or "json", and a tracing filter.
+log_format = "text"
+log = "info"
+
+# Built dashboard served at /.
+web_dir = "web/dist"
+
+# Lifetime of a login session.
+session_ttl = "8h"
+
+# Requests running longer are answered 408; the largest request body in bytes.
+request_timeout = "60s"
+body_limit = 4194304
+
+# Login attempts per minute, per client address and per username.
+login_rate_per_minute = 10
+
+# Take the client address from X-Forwarded-For (only behind a proxy you trust).
+trust_forwarded_for = false
+
+# After SIGINT/SIGTERM, in-flight requests get this long to finish.
+shutdown_grace = "20s"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nlog_format = \"json\"\n").unwrap();
+        let loaded =
+            Config::load(Some(&path), &env(&[("BERTH_LISTEN", "127.0.0.1:7000")])).unwrap();
+        assert_eq!(loaded.config.listen.port(), 7000);
+        assert_eq!(loaded.config.log_format, LogFormat::Json);
+        assert_eq!(loaded.config.session_ttl, Duration::from_secs(8 * 3600));
+    }
+
+    #[test]
+    fn unknown_berth_variables_are_warned_about_not_fatal() {
+        let loaded = Config::load(None, &env(&[("BERTH_LISTN", "x"), ("OTHER", "y")])).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("BERTH_LISTN"));
+    }
+
+    #[test]
+    fn an_invalid_value_names_the_variable_and_the_reason() {
+        let err = Config::load(None, &env(&[("BERTH_SESSION_TTL", "8 hours")]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("BERTH_SESSION_TTL"), "{err}");
+        assert!(err.contains("session_ttl"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), &BTreeMap::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn the_default_config_example_parses_to_the_defaults() {
+        let parsed: FileConfig = toml::from_str(DEFAULT_CONFIG_TOML).unwrap();
+        let mut c = Config::default();
+        c.apply_file(parsed, "example").unwrap();
+        assert_eq!(c.to_string(), Config::default().to_string());
+    }
+
+    #[test]
+    fn durations_parse_in_every_documented_form() {
+        for (text, secs) in [
+            ("90", 90),
+            ("90s", 90),
+            ("5m", 300),
+            ("1h30m", 5400),
+            ("2d", 172_800),
+        ] {
+            assert_eq!(parse_duration(text).unwrap().as_secs(), secs, "{text}");
+        }
+        for bad in ["", "5x", "m", "10 m", "5m3"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_logged_configuration_never_shows_secrets() {
+        let loaded = Config::load(
+            None,
+            &env(&[
+                (
+                    "BERTH_DATABASE_URL",
+                    "postgres://berth:hunter2@db:5432/berth",
+                ),
+                (
+                    "BERTH_SECRET_KEY",
+                    "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = loaded.config.to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("MDEyMzQ1"), "{shown}");
+        assert!(
+            shown.contains("postgres://berth:****@db:5432/berth"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! Berth: a centralized, event-driven GitOps deployment plane for fleets of Kubernetes clusters.
+//!
+//! The library holds the whole server; `main.rs` only parses the command line and calls it.
+
+pub mod api;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod pagination;
+pub mod scheduler;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+pub use app::Application;
+
+/// Shared by every request handler and background job.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: sqlx::PgPool,
+    pub auth: auth::Auth,
+    pub config: Arc<config::Config>,
+    pub vault: crypto::Vault,
+}
