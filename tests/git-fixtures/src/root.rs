@@ -2,7 +2,7 @@
 //! repositories that live in different fixtures' temp dirs. Deleting a repository leaves a dangling
 //! link, which servers report as "not found".
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
@@ -32,6 +32,11 @@ impl ServeRoot {
     /// The directory given to the server as its base path / project root.
     pub(crate) fn repos(&self) -> PathBuf {
         self.dir.path().join("repos")
+    }
+
+    /// A directory for the server's own files, outside the served tree.
+    pub(crate) fn private(&self) -> &Path {
+        self.dir.path()
     }
 
     #[track_caller]

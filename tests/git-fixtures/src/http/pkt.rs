@@ -1,0 +1,115 @@
+//! Sniffing which upload-pack command a request body carries, from its first pkt-line: a v2
+//! `command=ls-refs` / `command=fetch`, or a v0/v1 `want`. Only reads a prefix; never the pack.
+
+use std::io::Read;
+
+use flate2::read::GzDecoder;
+
+/// What a `POST …/git-upload-pack` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadPackCommand {
+    /// Protocol v2 `command=ls-refs`: a ref listing.
+    LsRefs,
+    /// Protocol v2 `command=fetch`, or a v0/v1 request starting with `want`: a pack download.
+    Fetch,
+    /// Any other v2 command (such as `object-info`) or first line, as sent.
+    Other(String),
+}
+
+/// Classifies a request body prefix, inflating it first when the client gzipped the body.
+/// `None` while the prefix is too short to hold the first pkt-line.
+pub(crate) fn classify(prefix: &[u8], gzipped: bool) -> Option<UploadPackCommand> {
+    if gzipped {
+        // A truncated gzip stream inflates as far as it goes, then errors: keep what came out.
+        let mut plain = Vec::new();
+        let mut decoder = GzDecoder::new(prefix);
+        let mut chunk = [0_u8; 4096];
+        loop {
+            match decoder.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => plain.extend_from_slice(&chunk[..n]),
+            }
+        }
+        classify_plain(&plain)
+    } else {
+        classify_plain(prefix)
+    }
+}
+
+fn classify_plain(body: &[u8]) -> Option<UploadPackCommand> {
+    let line = first_pkt_line(body)?;
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim_end_matches('\n');
+    Some(match line {
+        "command=ls-refs" => UploadPackCommand::LsRefs,
+        "command=fetch" => UploadPackCommand::Fetch,
+        _ if line.starts_with("want ") => UploadPackCommand::Fetch,
+        other => UploadPackCommand::Other(other.to_owned()),
+    })
+}
+
+/// The payload of the first pkt-line, or `None` if `body` does not hold all of it yet.
+/// Flush/delim packets (`0000`, `0001`) and malformed lengths give an empty payload.
+fn first_pkt_line(body: &[u8]) -> Option<&[u8]> {
+    let header = std::str::from_utf8(body.get(..4)?).ok();
+    let Some(len) = header.and_then(|h| usize::from_str_radix(h, 16).ok()) else {
+        return Some(&[]);
+    };
+    if len < 4 {
+        return Some(&[]);
+    }
+    body.get(4..len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+
+    fn pkt(line: &str) -> Vec<u8> {
+        format!("{:04x}{line}", line.len() + 4).into_bytes()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn commands_are_read_from_the_first_pkt_line() {
+        let want = format!("want {} multi_ack\n", "a".repeat(40));
+        let cases: &[(&[u8], Option<UploadPackCommand>)] = &[
+            (&pkt("command=ls-refs\n"), Some(UploadPackCommand::LsRefs)),
+            (&pkt("command=fetch\n"), Some(UploadPackCommand::Fetch)),
+            (&pkt("command=fetch"), Some(UploadPackCommand::Fetch)),
+            (&pkt(&want), Some(UploadPackCommand::Fetch)),
+            (
+                &pkt("command=object-info\n"),
+                Some(UploadPackCommand::Other("command=object-info".into())),
+            ),
+            (b"0000", Some(UploadPackCommand::Other(String::new()))),
+            (b"zz", None),
+            (b"0013command=ls", None),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(&classify(body, false), expected, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn gzipped_bodies_are_inflated_even_when_truncated() {
+        let mut body = pkt("command=fetch\n");
+        body.extend(pkt("agent=git/2.47\n"));
+        body.extend((0..200).flat_map(|i| pkt(&format!("have {i:040}\n"))));
+        let compressed = gzip(&body);
+
+        assert_eq!(classify(&compressed, true), Some(UploadPackCommand::Fetch));
+        assert_eq!(
+            classify(&compressed[..compressed.len() / 2], true),
+            Some(UploadPackCommand::Fetch)
+        );
+        assert_eq!(classify(&compressed[..5], true), None);
+    }
+}
