@@ -8,6 +8,7 @@ import { Alert } from "../../components/feedback";
 import { Modal } from "../../components/Modal";
 import { toFormErrors, type FormErrors } from "../../lib/formErrors";
 import { useAuth } from "./AuthContext";
+import { useFocusInvalid } from "../../lib/useFocusInvalid";
 
 const FIELDS = ["current_password", "new_password", "confirm"] as const;
 type PwField = (typeof FIELDS)[number];
@@ -20,6 +21,7 @@ export function ChangePasswordDialog({ onClose }: { onClose: () => void }) {
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
   const [errors, setErrors] = useState<FormErrors<PwField>>({ fields: {}, form: null });
+  const formRef = useFocusInvalid<HTMLFormElement>(errors);
 
   async function submit(e: SubmitEvent) {
     e.preventDefault();
@@ -82,7 +84,7 @@ export function ChangePasswordDialog({ onClose }: { onClose: () => void }) {
         </>
       }
     >
-      <form id="change-password-form" onSubmit={(e) => void submit(e)} noValidate>
+      <form ref={formRef} id="change-password-form" onSubmit={(e) => void submit(e)} noValidate>
         {errors.form && <Alert>{errors.form}</Alert>}
         <Field label="Current password" error={errors.fields.current_password}>
           {(p) => <input {...p} type="password" autoComplete="current-password" data-autofocus value={current} onChange={(e) => setCurrent(e.target.value)} />}

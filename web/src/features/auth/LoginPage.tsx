@@ -11,6 +11,7 @@ import { toFormErrors, type FormErrors } from "../../lib/formErrors";
 import { ThemeToggle } from "../../layout/ThemeToggle";
 import { useAuth } from "./AuthContext";
 import { safeNext } from "./RequireAuth";
+import { useFocusInvalid } from "../../lib/useFocusInvalid";
 
 const FIELDS = ["username", "password"] as const;
 type LoginField = (typeof FIELDS)[number];
@@ -32,6 +33,7 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FormErrors<LoginField>>({ fields: {}, form: null });
   const [version, setVersion] = useState<string | null>(null);
+  const formRef = useFocusInvalid<HTMLFormElement>(errors);
 
   useEffect(() => {
     const ctl = new AbortController();
@@ -81,7 +83,7 @@ export function LoginPage() {
         <p className="muted">GitOps deployments for your fleet of Kubernetes clusters.</p>
         {expired && !errors.form && <Alert kind="info">Your session has ended. Sign in again to continue.</Alert>}
         {errors.form && <Alert>{errors.form}</Alert>}
-        <form onSubmit={(e) => void submit(e)} noValidate>
+        <form ref={formRef} onSubmit={(e) => void submit(e)} noValidate>
           <Field label="Username" error={errors.fields.username}>
             {(p) => (
               <input

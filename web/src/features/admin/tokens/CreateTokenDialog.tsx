@@ -10,6 +10,7 @@ import { roleLabel } from "../../../components/RoleBadge";
 import { toFormErrors, type FormErrors } from "../../../lib/formErrors";
 import { rolesUpTo } from "../../auth/roles";
 import { TokenSecret } from "./TokenSecret";
+import { useFocusInvalid } from "../../../lib/useFocusInvalid";
 
 const FIELDS = ["name", "role", "expires_at"] as const;
 type TokenField = (typeof FIELDS)[number];
@@ -43,6 +44,7 @@ export function CreateTokenDialog({ ownRole, onClose, onCreated }: Props) {
   const [customDate, setCustomDate] = useState("");
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FormErrors<TokenField>>({ fields: {}, form: null });
+  const formRef = useFocusInvalid<HTMLFormElement>(errors);
   const [created, setCreated] = useState<CreatedToken | null>(null);
 
   async function submit(e: SubmitEvent) {
@@ -109,7 +111,7 @@ export function CreateTokenDialog({ ownRole, onClose, onCreated }: Props) {
         </>
       }
     >
-      <form id="create-token-form" onSubmit={(e) => void submit(e)} noValidate>
+      <form ref={formRef} id="create-token-form" onSubmit={(e) => void submit(e)} noValidate>
         {errors.form && <Alert>{errors.form}</Alert>}
         <Field label="Name" error={errors.fields.name} hint="Where the token is used, e.g. “CI pipeline”.">
           {(p) => <input {...p} autoComplete="off" data-autofocus value={name} onChange={(e) => setName(e.target.value)} />}

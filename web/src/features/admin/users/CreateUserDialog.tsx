@@ -8,6 +8,7 @@ import { Modal } from "../../../components/Modal";
 import { roleLabel } from "../../../components/RoleBadge";
 import { toFormErrors, type FormErrors } from "../../../lib/formErrors";
 import { ROLES } from "../../auth/roles";
+import { useFocusInvalid } from "../../../lib/useFocusInvalid";
 
 const FIELDS = ["username", "password", "role"] as const;
 type UserField = (typeof FIELDS)[number];
@@ -18,6 +19,7 @@ export function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; 
   const [role, setRole] = useState<Role>("viewer");
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FormErrors<UserField>>({ fields: {}, form: null });
+  const formRef = useFocusInvalid<HTMLFormElement>(errors);
 
   async function submit(e: SubmitEvent) {
     e.preventDefault();
@@ -55,7 +57,7 @@ export function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; 
         </>
       }
     >
-      <form id="create-user-form" onSubmit={(e) => void submit(e)} noValidate>
+      <form ref={formRef} id="create-user-form" onSubmit={(e) => void submit(e)} noValidate>
         {errors.form && <Alert>{errors.form}</Alert>}
         <Field label="Username" error={errors.fields.username}>
           {(p) => <input {...p} autoComplete="off" data-autofocus value={username} onChange={(e) => setUsername(e.target.value)} />}

@@ -6,6 +6,7 @@ import { Field } from "../../../components/Field";
 import { Alert } from "../../../components/feedback";
 import { Modal } from "../../../components/Modal";
 import { toFormErrors, type FormErrors } from "../../../lib/formErrors";
+import { useFocusInvalid } from "../../../lib/useFocusInvalid";
 
 const FIELDS = ["password"] as const;
 
@@ -13,6 +14,7 @@ export function ResetPasswordDialog({ user, onClose, onDone }: { user: User; onC
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FormErrors<"password">>({ fields: {}, form: null });
+  const formRef = useFocusInvalid<HTMLFormElement>(errors);
 
   async function submit(e: SubmitEvent) {
     e.preventDefault();
@@ -46,7 +48,7 @@ export function ResetPasswordDialog({ user, onClose, onDone }: { user: User; onC
         </>
       }
     >
-      <form id="reset-password-form" onSubmit={(e) => void submit(e)} noValidate>
+      <form ref={formRef} id="reset-password-form" onSubmit={(e) => void submit(e)} noValidate>
         {errors.form && <Alert>{errors.form}</Alert>}
         <Field label="New password" error={errors.fields.password} hint="Tell the user; they can change it after signing in.">
           {(p) => <input {...p} type="password" autoComplete="new-password" data-autofocus value={password} onChange={(e) => setPassword(e.target.value)} />}

@@ -38,6 +38,7 @@ describe("the users page", () => {
     expect(await within(dialog).findByText("a user named bob already exists")).toBeInTheDocument();
     expect(username).toHaveAttribute("aria-invalid", "true");
     expect(username).toHaveAccessibleDescription("a user named bob already exists");
+    expect(username).toHaveFocus();
 
     await user.clear(username);
     await user.type(username, "carol");
