@@ -26,6 +26,7 @@ pub struct PageParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -43,6 +43,7 @@ pub struct AuditQuery {
 #[allow(dead_code)]
 pub struct AuditPage {
     items: Vec<AuditEvent>,
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 

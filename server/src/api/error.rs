@@ -26,6 +26,7 @@ pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `validation`, `not_found`, `conflict`, `unauthorized`.
     pub code: String,
     /// The request field at fault (dotted path for nested JSON), when there is one.
+    #[schema(required = true)]
     pub field: Option<String>,
     /// What went wrong, for people.
     pub message: String,

@@ -54,6 +54,7 @@ pub struct CreatedToken {
 #[allow(dead_code)]
 pub struct TokenPage {
     items: Vec<ApiToken>,
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 

@@ -62,6 +62,7 @@ pub struct UpdateUserRequest {
 #[allow(dead_code)]
 pub struct UserPage {
     items: Vec<User>,
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 

@@ -19,12 +19,16 @@ pub struct AuditEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// Who acted: a username (with the API token's name when one was used); null for Berth itself.
+    #[schema(required = true)]
     pub actor: Option<String>,
+    #[schema(required = true)]
     pub actor_id: Option<Uuid>,
     /// Dotted verb, e.g. `user.create`, `auth.login`, `token.revoke`.
     pub action: String,
     /// What was acted on, e.g. `user:alice`.
+    #[schema(required = true)]
     pub target: Option<String>,
+    #[schema(required = true)]
     pub client_addr: Option<String>,
     #[schema(value_type = Object)]
     pub details: serde_json::Value,

@@ -74,6 +74,7 @@ pub struct User {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
@@ -89,8 +90,11 @@ pub struct ApiToken {
     pub user_id: Uuid,
     pub username: String,
     pub created_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub last_used_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
