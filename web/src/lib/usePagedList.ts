@@ -4,7 +4,8 @@ import { useEffect, useRef, useState } from "react";
 
 export interface Page<T> {
   items: T[];
-  next_cursor: string | null;
+  /** Absent or null on the last page. */
+  next_cursor?: string | null;
 }
 
 export interface PagedList<T> {
@@ -49,7 +50,7 @@ export function usePagedList<T>(
     fetchRef.current(null, ctl.signal).then(
       (page) => {
         if (ctl.signal.aborted) return;
-        setLoaded({ forKey: requestKey, items: page.items, cursor: page.next_cursor, error: null });
+        setLoaded({ forKey: requestKey, items: page.items, cursor: page.next_cursor ?? null, error: null });
         setMore({ loading: false, error: null });
       },
       (error: unknown) => {
@@ -75,7 +76,7 @@ export function usePagedList<T>(
     fetchRef.current(cursor, ctl.signal).then(
       (page) => {
         if (ctl.signal.aborted) return;
-        setLoaded((s) => ({ ...s, items: [...s.items, ...page.items], cursor: page.next_cursor }));
+        setLoaded((s) => ({ ...s, items: [...s.items, ...page.items], cursor: page.next_cursor ?? null }));
         setMore({ loading: false, error: null });
       },
       (error: unknown) => {

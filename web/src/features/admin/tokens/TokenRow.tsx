@@ -5,8 +5,9 @@ import { formatDate, formatDateTime, formatRelative } from "../../../lib/format"
 export type TokenStatus = "active" | "expired" | "revoked";
 
 export function tokenStatus(t: ApiToken, now = Date.now()): TokenStatus {
-  if (t.revoked_at !== null) return "revoked";
-  if (t.expires_at !== null && Date.parse(t.expires_at) <= now) return "expired";
+  // Nullable fields may also be absent in the server's document.
+  if (t.revoked_at) return "revoked";
+  if (t.expires_at && Date.parse(t.expires_at) <= now) return "expired";
   return "active";
 }
 
