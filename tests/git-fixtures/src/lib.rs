@@ -6,6 +6,22 @@
 //! Every git process runs isolated from the machine's git config, credentials and prompts; every
 //! wait is bounded; servers stop when dropped. Fixtures panic on failure: a broken fixture is a
 //! broken test. This crate must not depend on Berth itself.
+//!
+//! ```
+//! use git_fixtures::{GitDaemon, GitHttpServer, GitRepo, git};
+//!
+//! let repo = GitRepo::with_files("app", &[("deploy/app.yaml", "kind: ConfigMap\n")]);
+//! let daemon = GitDaemon::serve(&[&repo]);
+//! let https = GitHttpServer::https().basic_auth("berth", "token").serve(&[&repo]);
+//!
+//! let head = repo.commit_files(&[("deploy/app.yaml", "kind: Secret\n")], "change kind");
+//! let refs = git(["ls-remote", &https.url_with_credentials(&repo), "refs/heads/main"])
+//!     .env("GIT_SSL_CAINFO", https.ca_file().unwrap())
+//!     .run_ok();
+//! assert_eq!(refs, format!("{head}\trefs/heads/main"));
+//! assert_eq!(https.stats().ls_refs, 1);
+//! assert!(git(["ls-remote", &daemon.url(&repo)]).run_ok().contains(&head));
+//! ```
 
 mod command;
 mod daemon;

@@ -27,6 +27,33 @@ fn ls_remote_over_https_trusts_the_test_ca() {
         "{refs}"
     );
     assert_eq!(server.stats().ls_refs, 1);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.http_version == "HTTP/2.0")
+    );
+}
+
+#[test]
+fn an_http1_only_server_is_fetched_over_http_1_1() {
+    let repo = app();
+    let server = GitHttpServer::https().http1_only().serve(&[&repo]);
+    let dest = tempfile::tempdir().unwrap();
+
+    trusting(
+        &server,
+        &["clone", "-q", "--depth", "1", &server.url(&repo)],
+    )
+    .arg(dest.path())
+    .run_ok();
+
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| r.http_version == "HTTP/1.1"),
+        "{requests:#?}"
+    );
+    assert_eq!(server.stats().fetches, 1);
 }
 
 #[test]

@@ -65,6 +65,7 @@ pub struct GitHttpServerBuilder {
     auth: Auth,
     realm: String,
     tls: Option<TlsSetup>,
+    http1_only: bool,
 }
 
 #[derive(Clone)]
@@ -96,6 +97,7 @@ impl GitHttpServer {
             auth: Auth::Anonymous,
             realm: "berth-git-fixtures".to_owned(),
             tls: None,
+            http1_only: false,
         }
     }
 
@@ -255,6 +257,13 @@ impl GitHttpServerBuilder {
         self
     }
 
+    /// Speaks HTTP/1.1 only: no h2 in TLS ALPN, no h2c. By default both are offered, and git
+    /// (curl) picks h2 over https.
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
+        self
+    }
+
     /// Starts serving `repos` (more can be added later) and returns once the port is bound.
     ///
     /// # Panics
@@ -262,7 +271,13 @@ impl GitHttpServerBuilder {
     #[track_caller]
     pub fn serve(self, repos: &[&GitRepo]) -> GitHttpServer {
         let root = ServeRoot::new(repos);
-        let tls = self.tls.map(|setup| {
+        let http1_only = self.http1_only;
+        let tls = self.tls.map(|mut setup| {
+            if http1_only {
+                let mut config = (*setup.config).clone();
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                setup.config = Arc::new(config);
+            }
             let ca_file = root.private().join("ca.pem");
             std::fs::write(&ca_file, &setup.ca_pem).expect("write the CA file");
             (
@@ -291,7 +306,7 @@ impl GitHttpServerBuilder {
         let thread = thread::Builder::new()
             .name(format!("git-http-{}", addr.port()))
             .spawn(move || {
-                runtime.block_on(serve::accept_loop(listener, acceptor, serving));
+                runtime.block_on(serve::accept_loop(listener, acceptor, http1_only, serving));
                 // Drops connection tasks, whose backends are killed on drop.
                 runtime.shutdown_timeout(Duration::from_secs(5));
             })

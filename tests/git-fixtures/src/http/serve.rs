@@ -29,6 +29,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) async fn accept_loop(
     listener: std::net::TcpListener,
     tls: Option<TlsAcceptor>,
+    http1_only: bool,
     shared: Arc<Shared>,
 ) {
     let listener = TcpListener::from_std(listener).expect("register the listener with tokio");
@@ -43,6 +44,7 @@ pub(crate) async fn accept_loop(
                 stream,
                 remote,
                 tls.clone(),
+                http1_only,
                 Arc::clone(&shared),
             ));
         }
@@ -53,28 +55,32 @@ async fn serve_connection(
     stream: TcpStream,
     remote: SocketAddr,
     tls: Option<TlsAcceptor>,
+    http1_only: bool,
     shared: Arc<Shared>,
 ) {
     let _ = stream.set_nodelay(true);
     match tls {
-        None => serve_io(stream, remote, shared).await,
+        None => serve_io(stream, remote, http1_only, shared).await,
         Some(acceptor) => {
             if let Ok(Ok(stream)) =
                 tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
             {
-                serve_io(stream, remote, shared).await;
+                serve_io(stream, remote, http1_only, shared).await;
             }
         }
     }
 }
 
-async fn serve_io<I>(io: I, remote: SocketAddr, shared: Arc<Shared>)
+async fn serve_io<I>(io: I, remote: SocketAddr, http1_only: bool, shared: Arc<Shared>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let shutdown = shared.shutdown.clone();
     let service = service_fn(move |req| handle(req, remote, Arc::clone(&shared)));
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    if http1_only {
+        builder = builder.http1_only();
+    }
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::select! {
         _ = connection => {}
@@ -96,6 +102,7 @@ async fn handle(
     };
     let id = shared.record(RecordedRequest {
         method: req.method().to_string(),
+        http_version: format!("{:?}", req.version()),
         path: req.uri().path().to_owned(),
         query: req.uri().query().map(str::to_owned),
         user: None,

@@ -109,6 +109,9 @@ pub struct HttpStats {
 pub struct RecordedRequest {
     /// `GET` or `POST`.
     pub method: String,
+    /// `HTTP/1.1` or `HTTP/2.0` (git negotiates h2 over https unless the server is
+    /// [`crate::GitHttpServerBuilder::http1_only`]).
+    pub http_version: String,
     /// The path, such as `/app.git/info/refs`.
     pub path: String,
     /// The query string, if any.
