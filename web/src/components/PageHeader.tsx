@@ -1,6 +1,8 @@
 import type { ReactNode } from "react";
+import { useDocumentTitle } from "../lib/useDocumentTitle";
 
 export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+  useDocumentTitle(title);
   return (
     <header className="page-header">
       <div>

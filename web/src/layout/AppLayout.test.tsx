@@ -31,6 +31,7 @@ describe("the app shell", () => {
     stub("operator");
     renderApp("/nowhere");
     expect(await screen.findByRole("heading", { name: "Page not found" })).toBeInTheDocument();
+    expect(document.title).toBe("Page not found · Berth");
     expect(screen.getByRole("navigation", { name: "Main" })).toBeInTheDocument();
   });
 

@@ -1,7 +1,9 @@
 import { Link, useLocation } from "react-router";
+import { useDocumentTitle } from "../lib/useDocumentTitle";
 
 export function NotFoundPage() {
   const location = useLocation();
+  useDocumentTitle("Page not found");
   return (
     <div className="state">
       <p className="big-code" aria-hidden="true">

@@ -11,6 +11,7 @@ import { toFormErrors, type FormErrors } from "../../lib/formErrors";
 import { ThemeToggle } from "../../layout/ThemeToggle";
 import { useAuth } from "./AuthContext";
 import { safeNext } from "./RequireAuth";
+import { useDocumentTitle } from "../../lib/useDocumentTitle";
 import { useFocusInvalid } from "../../lib/useFocusInvalid";
 
 const FIELDS = ["username", "password"] as const;
@@ -33,6 +34,7 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FormErrors<LoginField>>({ fields: {}, form: null });
   const [version, setVersion] = useState<string | null>(null);
+  useDocumentTitle("Sign in");
   const formRef = useFocusInvalid<HTMLFormElement>(errors);
 
   useEffect(() => {
