@@ -1,5 +1,5 @@
 //! `GitDaemon`: a real `git daemon` on 127.0.0.1 serving fixture repositories over `git://`.
-//! Owns the daemon's process group (it forks one child per connection) and kills it on drop.
+//! Owns the daemon process and the children it forks per connection, and kills them on drop.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::GitRepo;
@@ -118,13 +118,62 @@ impl Drop for GitDaemon {
     }
 }
 
-/// Kills the daemon's whole process group: in-flight connection children included.
+/// Kills the daemon and its descendants (the per-connection `git daemon --serve` and their
+/// `git upload-pack`s). The daemon is stopped first so it cannot fork while its tree is read.
+///
+/// The daemon stays in the test's process group rather than its own, so a Ctrl-C or a killed
+/// test run takes it down too instead of leaking it.
 fn stop(child: &mut Child) {
     if let Ok(pid) = i32::try_from(child.id()) {
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        let daemon = Pid::from_raw(pid);
+        let _ = kill(daemon, Signal::SIGSTOP);
+        for descendant in descendants(pid) {
+            let _ = kill(Pid::from_raw(descendant), Signal::SIGKILL);
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Every process below `root`, read from `/proc/<pid>/stat` (empty where `/proc` is missing).
+fn descendants(root: i32) -> Vec<i32> {
+    let mut parents = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if let Some(ppid) = ppid {
+                parents.push((pid, ppid));
+            }
+        }
+    }
+    let mut found = vec![root];
+    let mut next = 0;
+    while next < found.len() {
+        let parent = found[next];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        next += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// A daemon that logged "Ready to rumble", i.e. is listening.
@@ -153,7 +202,6 @@ impl Started {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start git daemon: {e}"))?;

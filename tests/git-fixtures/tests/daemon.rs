@@ -1,7 +1,9 @@
 //! `GitDaemon`: real `git://` clients against a real `git daemon`.
 
 use git_fixtures::{GitDaemon, GitRepo, READY_TIMEOUT, accepts_connections, git, wait_until};
-use std::net::SocketAddr;
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 
 #[test]
 fn ls_remote_lists_the_branches_and_tags() {
@@ -106,4 +108,28 @@ fn the_daemon_stops_listening_when_dropped() {
     drop(daemon);
 
     assert!(!accepts_connections(addr));
+}
+
+#[test]
+fn dropping_the_daemon_kills_connections_in_flight() {
+    let repo = GitRepo::with_files("app", &[("a", "1")]);
+    let daemon = GitDaemon::serve(&[&repo]);
+    // A client that connects and sends nothing keeps a `git daemon --serve` child waiting.
+    let mut idle = TcpStream::connect(("127.0.0.1", daemon.port())).unwrap();
+    wait_until("the daemon to log the connection", READY_TIMEOUT, || {
+        daemon.log().iter().any(|l| l.contains("Connection from"))
+    });
+
+    drop(daemon);
+
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let read = idle.read(&mut [0_u8; 1]);
+    let closed = match &read {
+        Ok(n) => *n == 0,
+        Err(e) => e.kind() == ErrorKind::ConnectionReset,
+    };
+    assert!(
+        closed,
+        "the connection should be closed at once, got {read:?}"
+    );
 }
