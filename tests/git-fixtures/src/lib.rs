@@ -33,8 +33,8 @@ mod wait;
 pub use command::{GIT_TIMEOUT, GitCommand, GitOutput, git};
 pub use daemon::GitDaemon;
 pub use http::{
-    Auth, Fault, GitHttpServer, GitHttpServerBuilder, HANG_LIMIT, HttpStats, RecordedRequest,
-    UploadPackCommand,
+    Auth, Fault, FaultTarget, GitHttpServer, GitHttpServerBuilder, HANG_LIMIT, HttpStats,
+    RecordedRequest, UploadPackCommand,
 };
 pub use repo::GitRepo;
 pub use wait::{READY_TIMEOUT, accepts_connections, free_port, wait_until};

@@ -4,7 +4,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use git_fixtures::{Fault, GitHttpServer, GitRepo, UploadPackCommand, accepts_connections, git};
+use git_fixtures::{
+    Fault, FaultTarget, GitHttpServer, GitRepo, UploadPackCommand, accepts_connections, git,
+};
 
 fn app() -> GitRepo {
     GitRepo::with_files("app", &[("deploy/app.yaml", "kind: ConfigMap\n")])
@@ -346,4 +348,59 @@ fn the_server_stops_listening_when_dropped() {
     drop(server);
 
     assert!(!accepts_connections(addr));
+}
+
+#[test]
+fn a_fault_on_fetches_lets_ref_listing_through() {
+    let repo = app();
+    let server = GitHttpServer::http().serve(&[&repo]);
+    server.fail_matching(FaultTarget::Fetch, Fault::Status(503));
+    let dest = tempfile::tempdir().unwrap();
+
+    let listed = git(["-c", "protocol.version=2", "ls-remote", &server.url(&repo)]).run();
+    let cloned = git([
+        "-c",
+        "protocol.version=2",
+        "clone",
+        "-q",
+        &server.url(&repo),
+    ])
+    .arg(dest.path().join("clone"))
+    .run();
+
+    assert!(listed.success(), "{}", listed.stderr);
+    assert!(!cloned.success());
+    assert!(cloned.stderr.contains("503"), "{}", cloned.stderr);
+    let stats = server.stats();
+    assert_eq!(
+        (stats.ls_refs, stats.fetches, stats.faulted),
+        (2, 0, 1),
+        "{stats:?}"
+    );
+    let faulted = server
+        .requests()
+        .into_iter()
+        .find(|r| r.status == Some(503))
+        .unwrap();
+    assert_eq!(faulted.command, Some(UploadPackCommand::Fetch));
+}
+
+#[test]
+fn a_fault_on_the_next_ls_refs_fails_one_listing() {
+    let repo = app();
+    let server = GitHttpServer::http().serve(&[&repo]);
+    server.fail_next_matching(FaultTarget::LsRefs, 1, Fault::Status(502));
+
+    let first = git(["-c", "protocol.version=2", "ls-remote", &server.url(&repo)]).run();
+    let second = git(["-c", "protocol.version=2", "ls-remote", &server.url(&repo)]).run();
+
+    assert!(!first.success());
+    assert!(first.stderr.contains("502"), "{}", first.stderr);
+    assert!(second.success(), "{}", second.stderr);
+    let stats = server.stats();
+    assert_eq!(
+        (stats.ref_advertisements, stats.faulted, stats.ls_refs),
+        (2, 1, 1),
+        "{stats:?}"
+    );
 }

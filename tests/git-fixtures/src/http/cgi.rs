@@ -17,13 +17,11 @@ use hyper::{Request, Response, StatusCode};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::pkt::{UploadPackCommand, classify};
+use super::pkt::{Sniffer, UploadPackCommand};
 use super::state::{Shared, bump};
 use super::{Body, HANG_LIMIT};
 use crate::command::isolate;
 
-/// Request body bytes kept to find the first pkt-line (gzipped bodies need a little more).
-const SNIFF_LIMIT: usize = 64 * 1024;
 /// Largest CGI header block accepted from `git http-backend`.
 const HEAD_LIMIT: usize = 64 * 1024;
 /// How long `git http-backend` may take to start answering.
@@ -35,6 +33,8 @@ pub(crate) struct CgiRequest {
     pub(crate) user: Option<String>,
     pub(crate) remote: SocketAddr,
     pub(crate) upload_pack_post: bool,
+    /// Body chunks already read (to find the command before deciding on a fault).
+    pub(crate) peeked: Vec<Bytes>,
 }
 
 /// Answers `req` with `git http-backend`.
@@ -50,7 +50,7 @@ pub(crate) async fn run(
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let gzipped = header(CONTENT_ENCODING.as_str()).is_some_and(|e| e.eq_ignore_ascii_case("gzip"));
+    let gzipped = is_gzipped(&parts.headers);
 
     let mut std_cmd = std::process::Command::new("git");
     isolate(&mut std_cmd);
@@ -87,14 +87,16 @@ pub(crate) async fn run(
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
 
-    let sniff = cgi.upload_pack_post.then_some(gzipped);
-    tokio::spawn(pump_request(
+    let sniffer = cgi.upload_pack_post.then(|| Sniffer::new(gzipped));
+    let pump = pump_request(
+        cgi.peeked,
         body,
         stdin,
-        sniff,
+        sniffer,
         Arc::clone(&shared),
         cgi.id,
-    ));
+    );
+    tokio::spawn(pump);
     tokio::spawn(log_stderr(stderr, Arc::clone(&shared)));
 
     let (head, rest) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stdout))
@@ -109,38 +111,68 @@ pub(crate) async fn run(
     Ok(response)
 }
 
-/// Streams the request body into the backend, counting the upload-pack command (when `sniff`
-/// is `Some(gzipped)`) before the backend can see it, so counters are settled by the time the
+/// Streams the request body (after the `peeked` chunks) into the backend, counting the
+/// upload-pack command before the backend can see it, so counters are settled by the time the
 /// client has its answer.
 async fn pump_request(
+    peeked: Vec<Bytes>,
     mut body: Incoming,
     mut stdin: ChildStdin,
-    sniff: Option<bool>,
+    mut sniffer: Option<Sniffer>,
     shared: Arc<Shared>,
     id: usize,
 ) {
-    let mut prefix = Vec::new();
-    let mut sniffing = sniff.is_some();
+    let mut feed = |data: &[u8]| {
+        if let Some(command) = sniffer.as_mut().and_then(|s| s.feed(data)) {
+            count_command(&shared, id, command);
+        }
+    };
+    for data in peeked {
+        feed(&data);
+        if stdin.write_all(&data).await.is_err() {
+            return;
+        }
+    }
     while let Some(Ok(frame)) = body.frame().await {
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        if sniffing {
-            let room = SNIFF_LIMIT - prefix.len();
-            prefix.extend_from_slice(&data[..data.len().min(room)]);
-            if let Some(command) = classify(&prefix, sniff == Some(true)) {
-                count_command(&shared, id, command);
-                sniffing = false;
-            } else if prefix.len() >= SNIFF_LIMIT {
-                sniffing = false;
-            }
-        }
+        feed(&data);
         if stdin.write_all(&data).await.is_err() {
             // The backend stopped reading: it has answered or died; its output says which.
             return;
         }
     }
     let _ = stdin.shutdown().await;
+}
+
+/// Whether the request body is gzipped (git gzips upload-pack requests over 1 KiB).
+pub(crate) fn is_gzipped(headers: &hyper::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_ENCODING)
+        .is_some_and(|e| e.as_bytes().eq_ignore_ascii_case(b"gzip"))
+}
+
+/// Reads request body chunks until the upload-pack command is known (or the body ends).
+pub(crate) async fn peek_command(
+    body: &mut Incoming,
+    gzipped: bool,
+) -> (Vec<Bytes>, Option<UploadPackCommand>) {
+    let mut sniffer = Sniffer::new(gzipped);
+    let mut chunks = Vec::new();
+    while !sniffer.is_done() {
+        let Some(Ok(frame)) = body.frame().await else {
+            break;
+        };
+        if let Ok(data) = frame.into_data() {
+            let command = sniffer.feed(&data);
+            chunks.push(data);
+            if command.is_some() {
+                return (chunks, command);
+            }
+        }
+    }
+    (chunks, None)
 }
 
 fn count_command(shared: &Shared, id: usize, command: UploadPackCommand) {

@@ -24,7 +24,7 @@ use crate::root::ServeRoot;
 
 pub use pkt::UploadPackCommand;
 use state::Shared;
-pub use state::{Auth, Fault, HttpStats, RecordedRequest};
+pub use state::{Auth, Fault, FaultTarget, HttpStats, RecordedRequest};
 
 /// The longest an injected [`Fault::Hang`] or [`Fault::Delay`] lasts, so no fault outlives a test.
 pub const HANG_LIMIT: Duration = Duration::from_secs(300);
@@ -217,17 +217,27 @@ impl GitHttpServer {
 
     /// Answers every request from now on with `fault`, until [`GitHttpServer::heal`].
     pub fn fail_with(&self, fault: Fault) {
-        self.shared.set_fault(Some(fault), None);
+        self.fail_matching(FaultTarget::AnyRequest, fault);
     }
 
     /// Answers the next `requests` requests with `fault`, then serves normally again.
     pub fn fail_next(&self, requests: u64, fault: Fault) {
-        self.shared.set_fault(Some(fault), Some(requests));
+        self.fail_next_matching(FaultTarget::AnyRequest, requests, fault);
     }
 
-    /// Stops injecting faults.
+    /// Answers every request of kind `target` with `fault`, until [`GitHttpServer::heal`].
+    pub fn fail_matching(&self, target: FaultTarget, fault: Fault) {
+        self.shared.set_fault(target, Some(fault), None);
+    }
+
+    /// Answers the next `requests` requests of kind `target` with `fault`.
+    pub fn fail_next_matching(&self, target: FaultTarget, requests: u64, fault: Fault) {
+        self.shared.set_fault(target, Some(fault), Some(requests));
+    }
+
+    /// Stops injecting faults (a new `fail_*` call also replaces the previous one).
     pub fn heal(&self) {
-        self.shared.set_fault(None, None);
+        self.shared.set_fault(FaultTarget::AnyRequest, None, None);
     }
 }
 

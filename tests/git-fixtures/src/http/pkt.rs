@@ -16,6 +16,47 @@ pub enum UploadPackCommand {
     Other(String),
 }
 
+/// Request body bytes kept to find the first pkt-line (gzipped bodies need a little more).
+const SNIFF_LIMIT: usize = 64 * 1024;
+
+/// Watches a request body go by, chunk by chunk, until its first pkt-line is known.
+#[derive(Debug)]
+pub(crate) struct Sniffer {
+    gzipped: bool,
+    prefix: Vec<u8>,
+    done: bool,
+}
+
+impl Sniffer {
+    pub(crate) fn new(gzipped: bool) -> Self {
+        Self {
+            gzipped,
+            prefix: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Feeds the next chunk; returns the command once, as soon as it is known.
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Option<UploadPackCommand> {
+        if self.done {
+            return None;
+        }
+        let room = SNIFF_LIMIT - self.prefix.len();
+        self.prefix.extend_from_slice(&data[..data.len().min(room)]);
+        let command = classify(&self.prefix, self.gzipped);
+        self.done = command.is_some() || self.prefix.len() >= SNIFF_LIMIT;
+        if self.done {
+            self.prefix = Vec::new();
+        }
+        command
+    }
+
+    /// Whether more chunks can tell nothing new.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
 /// Classifies a request body prefix, inflating it first when the client gzipped the body.
 /// `None` while the prefix is too short to hold the first pkt-line.
 pub(crate) fn classify(prefix: &[u8], gzipped: bool) -> Option<UploadPackCommand> {
@@ -96,6 +137,18 @@ mod tests {
         for (body, expected) in cases {
             assert_eq!(&classify(body, false), expected, "{body:?}");
         }
+    }
+
+    #[test]
+    fn the_sniffer_names_the_command_once_across_chunks() {
+        let body = pkt("command=ls-refs\n");
+        let mut sniffer = Sniffer::new(false);
+
+        assert_eq!(sniffer.feed(&body[..6]), None);
+        assert!(!sniffer.is_done());
+        assert_eq!(sniffer.feed(&body[6..]), Some(UploadPackCommand::LsRefs));
+        assert!(sniffer.is_done());
+        assert_eq!(sniffer.feed(&body), None);
     }
 
     #[test]

@@ -19,7 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::cgi::{self, CgiRequest};
-use super::state::{Fault, RecordedRequest, Shared, bump};
+use super::pkt::UploadPackCommand;
+use super::state::{Fault, FaultTarget, RecordedRequest, Shared, bump};
 use super::{Body, HANG_LIMIT};
 
 /// How long a client may take to finish the TLS handshake.
@@ -112,23 +113,32 @@ async fn handle(
         status: None,
     });
 
-    if let Some(fault) = shared.take_fault() {
-        bump(&shared.counters.faulted, 1);
-        match fault {
-            Fault::Status(code) => {
-                let status =
-                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return Ok(answer(&shared, id, status, "injected fault\n"));
-            }
-            Fault::Close => return Err(io::Error::other("injected fault: close")),
-            Fault::Hang => {
-                tokio::select! {
-                    () = shared.shutdown.cancelled() => {}
-                    () = tokio::time::sleep(HANG_LIMIT) => {}
-                }
-                return Err(io::Error::other("injected fault: hang"));
-            }
-            Fault::Delay(delay) => tokio::time::sleep(delay.min(HANG_LIMIT)).await,
+    let path = req.uri().path();
+    let ref_advertisement = req.method() == Method::GET
+        && path.ends_with("/info/refs")
+        && req.uri().query() == Some("service=git-upload-pack");
+    let upload_pack_post = req.method() == Method::POST && path.ends_with("/git-upload-pack");
+    let (req, peeked, command) = if upload_pack_post && shared.fault_needs_command() {
+        let gzipped = cgi::is_gzipped(req.headers());
+        let (parts, mut body) = req.into_parts();
+        let (peeked, command) = cgi::peek_command(&mut body, gzipped).await;
+        (Request::from_parts(parts, body), peeked, command)
+    } else {
+        (req, Vec::new(), None)
+    };
+    let kind = if ref_advertisement {
+        Some(FaultTarget::RefAdvertisement)
+    } else {
+        match command {
+            Some(UploadPackCommand::LsRefs) => Some(FaultTarget::LsRefs),
+            Some(UploadPackCommand::Fetch) => Some(FaultTarget::Fetch),
+            _ => None,
+        }
+    };
+    if let Some(fault) = shared.take_fault(kind) {
+        shared.update(id, |r| r.command = command);
+        if let Some(answer) = inject(fault, &shared, id).await {
+            return answer;
         }
     }
 
@@ -149,12 +159,7 @@ async fn handle(
     };
     shared.update(id, |r| r.user.clone_from(&user));
 
-    let path = req.uri().path();
-    let upload_pack_post = req.method() == Method::POST && path.ends_with("/git-upload-pack");
-    if req.method() == Method::GET
-        && path.ends_with("/info/refs")
-        && req.uri().query() == Some("service=git-upload-pack")
-    {
+    if ref_advertisement {
         bump(&shared.counters.ref_advertisements, 1);
     }
     if upload_pack_post {
@@ -165,8 +170,32 @@ async fn handle(
         user,
         remote,
         upload_pack_post,
+        peeked,
     };
     cgi::run(req, cgi, shared).await
+}
+
+/// Applies an injected fault: the answer to give, or `None` to go on serving after a delay.
+async fn inject(fault: Fault, shared: &Shared, id: usize) -> Option<io::Result<Response<Body>>> {
+    bump(&shared.counters.faulted, 1);
+    match fault {
+        Fault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some(Ok(answer(shared, id, status, "injected fault\n")))
+        }
+        Fault::Close => Some(Err(io::Error::other("injected fault: close"))),
+        Fault::Hang => {
+            tokio::select! {
+                () = shared.shutdown.cancelled() => {}
+                () = tokio::time::sleep(HANG_LIMIT) => {}
+            }
+            Some(Err(io::Error::other("injected fault: hang")))
+        }
+        Fault::Delay(delay) => {
+            tokio::time::sleep(delay.min(HANG_LIMIT)).await;
+            None
+        }
+    }
 }
 
 /// A short text answer, counted and logged.

@@ -76,10 +76,28 @@ pub enum Fault {
     Status(u16),
     /// Never answer: hold the request open until the client gives up or the server stops.
     Hang,
-    /// Close the connection without answering (HTTP/2: reset the stream).
+    /// Close the connection without answering (HTTP/2: reset the stream). Clients (curl among
+    /// them) retry a request whose reused keep-alive connection closed, so only the first
+    /// request of a session, or a persistent [`crate::GitHttpServer::fail_with`], is sure to
+    /// fail.
     Close,
     /// Wait this long (at most [`super::HANG_LIMIT`]), then answer normally.
     Delay(Duration),
+}
+
+/// Which requests a fault applies to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FaultTarget {
+    /// Every request.
+    #[default]
+    AnyRequest,
+    /// `GET …/info/refs?service=git-upload-pack`.
+    RefAdvertisement,
+    /// Upload-pack POSTs carrying v2 `command=ls-refs`.
+    LsRefs,
+    /// Upload-pack POSTs asking for a pack (v2 `command=fetch`, v0/v1 `want`): listing refs
+    /// still works, downloading fails.
+    Fetch,
 }
 
 /// A snapshot of a server's counters; see [`crate::GitHttpServer::stats`].
@@ -175,10 +193,11 @@ impl Counters {
     }
 }
 
-/// The active fault and how many more requests get it (`None`: all of them).
+/// The active fault, which requests get it, and how many more (`None`: all of them).
 #[derive(Debug, Default)]
 struct FaultPlan {
     fault: Option<Fault>,
+    target: FaultTarget,
     remaining: Option<u64>,
 }
 
@@ -224,17 +243,29 @@ impl Shared {
         records.1.clear();
     }
 
-    pub(crate) fn set_fault(&self, fault: Option<Fault>, times: Option<u64>) {
+    pub(crate) fn set_fault(&self, target: FaultTarget, fault: Option<Fault>, times: Option<u64>) {
         *lock(&self.faults) = FaultPlan {
             fault,
+            target,
             remaining: times,
         };
     }
 
-    /// The fault for the request arriving now, if any, using up one of a limited plan.
-    pub(crate) fn take_fault(&self) -> Option<Fault> {
+    /// Whether the active fault targets an upload-pack command, which is only known once the
+    /// request body's first pkt-line has been read.
+    pub(crate) fn fault_needs_command(&self) -> bool {
+        let plan = lock(&self.faults);
+        plan.fault.is_some() && matches!(plan.target, FaultTarget::LsRefs | FaultTarget::Fetch)
+    }
+
+    /// The fault for a request of kind `kind` (`None`: not one of the targets), if any, using up
+    /// one of a limited plan.
+    pub(crate) fn take_fault(&self, kind: Option<FaultTarget>) -> Option<Fault> {
         let mut plan = lock(&self.faults);
         let fault = plan.fault?;
+        if plan.target != FaultTarget::AnyRequest && Some(plan.target) != kind {
+            return None;
+        }
         match plan.remaining {
             Some(0) => {
                 *plan = FaultPlan::default();
