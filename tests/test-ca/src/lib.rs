@@ -75,7 +75,9 @@ impl TestCa {
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(3650);
         let key = KeyPair::generate().expect("generate the CA key");
-        let cert = params.self_signed(&key).expect("self-sign the CA certificate");
+        let cert = params
+            .self_signed(&key)
+            .expect("self-sign the CA certificate");
         TestCa {
             cert_pem: cert.pem(),
             issuer: Issuer::new(params, key),
@@ -171,11 +173,13 @@ impl TestCa {
                 roots
                     .add(pem_cert(&self.cert_pem))
                     .expect("add the CA to the client root store");
-                let verifier =
-                    rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
-                        .allow_unauthenticated()
-                        .build()
-                        .expect("build the client certificate verifier");
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    roots.into(),
+                    provider,
+                )
+                .allow_unauthenticated()
+                .build()
+                .expect("build the client certificate verifier");
                 builder.with_client_cert_verifier(verifier)
             }
         };
@@ -266,7 +270,12 @@ mod tests {
         assert_eq!(cn, ["alice"]);
         assert_eq!(orgs, ["system:masters", "devs"]);
         assert_eq!(
-            cert.issuer().iter_common_name().next().unwrap().as_str().unwrap(),
+            cert.issuer()
+                .iter_common_name()
+                .next()
+                .unwrap()
+                .as_str()
+                .unwrap(),
             "test-ca"
         );
     }
