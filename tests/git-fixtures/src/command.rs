@@ -108,13 +108,19 @@ impl GitCommand {
         self
     }
 
+    /// `git arg…` as typed in a shell, for failure messages (the fixed environment left out).
+    fn describe(&self) -> String {
+        let args: Vec<_> = self.cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        format!("`git {}`", args.join(" "))
+    }
+
     /// Runs the command to completion and returns its output, whatever its exit status.
     ///
     /// # Panics
     /// If git cannot be started or outlives the timeout (it is killed first).
     #[track_caller]
     pub fn run(mut self) -> GitOutput {
-        let described = format!("{:?}", self.cmd);
+        let described = self.describe();
         let mut child = self
             .cmd
             .spawn()
@@ -151,7 +157,7 @@ impl GitCommand {
     /// If the command fails; the message carries git's stderr.
     #[track_caller]
     pub fn run_ok(self) -> String {
-        let described = format!("{:?}", self.cmd);
+        let described = self.describe();
         let output = self.run();
         assert!(
             output.success(),
