@@ -385,6 +385,49 @@ impl TestApiServer {
         })
     }
 
+    /// An HTTP client that trusts this server's CA and authenticates as `identity` (bearer
+    /// token header, or the client certificate for [`Identity::AdminCert`]).
+    ///
+    /// # Panics
+    /// When the client cannot be built (a broken TLS setup).
+    #[must_use]
+    pub fn client(&self, identity: &Identity) -> reqwest::Client {
+        let ca =
+            reqwest::Certificate::from_pem(self.ca.cert_pem().as_bytes()).expect("parse the CA");
+        let mut builder = reqwest::Client::builder().tls_certs_only([ca]);
+        match self.token(identity) {
+            Some(token) => {
+                let mut headers = reqwest::header::HeaderMap::new();
+                headers.insert(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bearer {token}").parse().expect("valid header"),
+                );
+                builder = builder.default_headers(headers);
+            }
+            None => {
+                let pem = format!("{}{}", self.admin_cert.cert_pem, self.admin_cert.key_pem);
+                builder = builder.identity(
+                    reqwest::Identity::from_pem(pem.as_bytes()).expect("parse the client identity"),
+                );
+            }
+        }
+        builder.build().expect("build the HTTP client")
+    }
+
+    /// An HTTP client that trusts this server's CA and sends no credentials.
+    ///
+    /// # Panics
+    /// When the client cannot be built.
+    #[must_use]
+    pub fn anonymous_client(&self) -> reqwest::Client {
+        let ca =
+            reqwest::Certificate::from_pem(self.ca.cert_pem().as_bytes()).expect("parse the CA");
+        reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .expect("build the HTTP client")
+    }
+
     /// The fault switches.
     #[must_use]
     pub fn faults(&self) -> &Faults {
