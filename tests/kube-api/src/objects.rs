@@ -75,6 +75,19 @@ impl Call<'_> {
     }
 
     fn parse_body(&self, yaml: bool) -> Result<Value, ApiError> {
+        if self
+            .content_type
+            .starts_with("application/vnd.kubernetes.protobuf")
+        {
+            return match self
+                .def
+                .is_review()
+                .then(|| crate::proto::decode_review(self.body))
+            {
+                Some(Some(v)) => Ok(v),
+                _ => Err(ApiError::unsupported_media_type(self.content_type)),
+            };
+        }
         let parsed: Result<Value, String> = serde_json::from_slice(self.body).or_else(|e| {
             if yaml {
                 let text = std::str::from_utf8(self.body).map_err(|e| e.to_string())?;

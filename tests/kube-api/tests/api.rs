@@ -400,7 +400,14 @@ async fn dry_run_changes_nothing() {
             .object("v1", "ConfigMap", Some("default"), "dry")
             .is_none()
     );
-    apply(&server, path, "t", &configmap("dry", &json!({"a": "1"})), "").await;
+    apply(
+        &server,
+        path,
+        "t",
+        &configmap("dry", &json!({"a": "1"})),
+        "",
+    )
+    .await;
     let client = server.client(&Identity::Admin);
     let (code, _) = send(client.delete(format!("{}{path}?dryRun=All", server.url()))).await;
     assert_eq!(code, 200);
