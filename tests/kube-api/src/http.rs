@@ -307,9 +307,19 @@ fn route(
     if verb == "watch" {
         return watch_response(&call);
     }
+    if verb == "list" {
+        return match objects::list(&call) {
+            Ok(bytes) => Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .header("audit-id", uuid::Uuid::new_v4().to_string())
+                .body(full(bytes))
+                .expect("valid response"),
+            Err(e) => error_response(&e),
+        };
+    }
     let answer: Answer = match verb {
         "get" => objects::get(&call),
-        "list" => objects::list(&call),
         "create" => objects::create(&call),
         "update" => objects::update(&call),
         "patch" => objects::patch(&call),

@@ -604,8 +604,12 @@ impl ListFilter {
 }
 
 /// `GET` on a collection: `kind: XList` with `metadata.resourceVersion`, supporting
-/// `labelSelector`, `fieldSelector`, `limit` and `continue`.
-pub fn list(call: &Call<'_>) -> Answer {
+/// `labelSelector`, `fieldSelector`, `limit` and `continue`. Returns the serialized body:
+/// items are written straight from the store's shared objects, without copies.
+///
+/// # Errors
+/// Malformed selectors or continue tokens.
+pub fn list(call: &Call<'_>) -> Result<Vec<u8>, ApiError> {
     let filter = ListFilter::from_query(call.query)?;
     let limit: usize = call
         .query
@@ -625,27 +629,26 @@ pub fn list(call: &Call<'_>) -> Answer {
         ),
         _ => None,
     };
-    let (rv, all) = {
-        let store = call.state.store.read();
-        (
-            store.resource_version(),
-            store.list(&call.def.storage_key(), call.ns, after.as_ref()),
-        )
-    };
-    let mut items = Vec::new();
+    let mut items: Vec<Arc<Value>> = Vec::new();
     let mut last_key = None;
     let mut remaining = 0usize;
-    for (key, obj) in all {
-        if !filter.matches(&obj) {
-            continue;
+    let rv = {
+        let store = call.state.store.read();
+        for (key, obj) in store.iter(&call.def.storage_key(), call.ns, after.as_ref()) {
+            if !filter.matches(obj) {
+                continue;
+            }
+            if items.len() < limit {
+                items.push(obj.clone());
+                last_key = Some(key);
+            } else {
+                remaining += 1;
+            }
         }
-        if items.len() < limit {
-            items.push(obj);
-            last_key = Some(key);
-        } else {
-            remaining += 1;
-        }
-    }
+        let last_key = last_key.cloned();
+        (store.resource_version(), last_key)
+    };
+    let (rv, last_key) = rv;
     let mut metadata = json!({"resourceVersion": rv});
     if remaining > 0
         && let Some(key) = last_key
@@ -654,16 +657,21 @@ pub fn list(call: &Call<'_>) -> Answer {
             json!(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&key).unwrap_or_default()));
         metadata["remainingItemCount"] = json!(remaining);
     }
-    let items: Vec<Value> = items.iter().map(|o| (**o).clone()).collect();
-    Ok((
-        200,
-        json!({
-            "kind": format!("{}List", call.def.kind),
-            "apiVersion": call.def.api_version(),
-            "metadata": metadata,
-            "items": items,
-        }),
-    ))
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ListBody<'a> {
+        kind: String,
+        api_version: String,
+        metadata: Value,
+        items: Vec<&'a Value>,
+    }
+    let body = ListBody {
+        kind: format!("{}List", call.def.kind),
+        api_version: call.def.api_version(),
+        metadata,
+        items: items.iter().map(|o| &**o).collect(),
+    };
+    serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// `PUT` on an object or its `status`/`scale` subresource.

@@ -98,17 +98,18 @@ impl LabelSelector {
     /// Whether `labels` satisfy every requirement.
     #[must_use]
     pub fn matches(&self, labels: &BTreeMap<&str, &str>) -> bool {
+        self.matches_with(|k| labels.get(k).copied())
+    }
+
+    /// Whether the labels looked up through `get` satisfy every requirement.
+    pub fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.0.iter().all(|r| match r {
-            Requirement::Equals(k, v) => labels.get(k.as_str()) == Some(&v.as_str()),
-            Requirement::NotEquals(k, v) => labels.get(k.as_str()) != Some(&v.as_str()),
-            Requirement::In(k, vs) => labels
-                .get(k.as_str())
-                .is_some_and(|l| vs.iter().any(|v| v == l)),
-            Requirement::NotIn(k, vs) => labels
-                .get(k.as_str())
-                .is_none_or(|l| !vs.iter().any(|v| v == l)),
-            Requirement::Exists(k) => labels.contains_key(k.as_str()),
-            Requirement::DoesNotExist(k) => !labels.contains_key(k.as_str()),
+            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
+            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
+            Requirement::In(k, vs) => get(k).is_some_and(|l| vs.iter().any(|v| v == l)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|l| !vs.iter().any(|v| v == l)),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::DoesNotExist(k) => get(k).is_none(),
         })
     }
 
@@ -118,15 +119,8 @@ impl LabelSelector {
         if self.0.is_empty() {
             return true;
         }
-        let labels: BTreeMap<&str, &str> = obj["metadata"]["labels"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.matches(&labels)
+        let labels = obj["metadata"]["labels"].as_object();
+        self.matches_with(|k| labels.and_then(|m| m.get(k)).and_then(Value::as_str))
     }
 }
 

@@ -56,7 +56,30 @@ impl Store {
     }
 
     /// Objects of one table, in one namespace or all, sorted by namespace then name; starts
-    /// after `after` (for `continue` tokens).
+    /// after `after` (for `continue` tokens). Borrows the store: callers hold the read lock
+    /// only while they filter.
+    pub fn iter<'a>(
+        &'a self,
+        table: &str,
+        ns: Option<&'a str>,
+        after: Option<&ObjKey>,
+    ) -> impl Iterator<Item = (&'a ObjKey, &'a Arc<Value>)> + 'a {
+        let iter: Box<dyn Iterator<Item = (&ObjKey, &Arc<Value>)>> =
+            match (self.tables.get(table), ns, after) {
+                (None, _, _) => Box::new(std::iter::empty()),
+                (Some(t), _, Some(after)) => Box::new(t.range::<ObjKey, _>((
+                    std::ops::Bound::Excluded(after),
+                    std::ops::Bound::Unbounded,
+                ))),
+                (Some(t), Some(ns), None) => {
+                    Box::new(t.range::<ObjKey, _>((ns.to_owned(), String::new())..))
+                }
+                (Some(t), None, None) => Box::new(t.iter()),
+            };
+        iter.take_while(move |((n, _), _)| ns.is_none_or(|ns| ns == n))
+    }
+
+    /// Like [`iter`](Self::iter), collected.
     #[must_use]
     pub fn list(
         &self,
@@ -64,18 +87,7 @@ impl Store {
         ns: Option<&str>,
         after: Option<&ObjKey>,
     ) -> Vec<(ObjKey, Arc<Value>)> {
-        let Some(t) = self.tables.get(table) else {
-            return Vec::new();
-        };
-        let iter: Box<dyn Iterator<Item = (&ObjKey, &Arc<Value>)>> = match (ns, after) {
-            (_, Some(after)) => Box::new(t.range::<ObjKey, _>((
-                std::ops::Bound::Excluded(after),
-                std::ops::Bound::Unbounded,
-            ))),
-            (Some(ns), None) => Box::new(t.range::<ObjKey, _>((ns.to_owned(), String::new())..)),
-            (None, None) => Box::new(t.iter()),
-        };
-        iter.take_while(|((n, _), _)| ns.is_none_or(|ns| ns == n))
+        self.iter(table, ns, after)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
