@@ -26,6 +26,7 @@ mod http;
 pub mod kubeconfig;
 mod net;
 pub mod objects;
+mod pods;
 mod proto;
 pub mod resources;
 pub mod selector;

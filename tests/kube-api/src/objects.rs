@@ -1079,6 +1079,15 @@ fn delete_one(call: &Call<'_>, store: &mut Store, old: &Arc<Value>) -> Answer {
         if let Some(gone) = store.remove(&def.storage_key(), &ns, &name) {
             call.state.notify(&def.storage_key(), &ns, "DELETED", gone);
         }
+        let orphan = call
+            .query
+            .get("propagationPolicy")
+            .is_some_and(|p| p == "Orphan")
+            || serde_json::from_slice::<Value>(call.body)
+                .is_ok_and(|b| b["propagationPolicy"] == "Orphan");
+        if def.namespaced && !orphan {
+            crate::pods::collect_garbage(call.state, store, &ns, &old["metadata"]["uid"]);
+        }
         if def.plural == "customresourcedefinitions" {
             sim::remove_crd(call.state, store, old);
         }

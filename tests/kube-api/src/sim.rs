@@ -56,6 +56,9 @@ fn reconcile(state: &Arc<State>, def: &ResourceDef, ns: &str, name: &str) {
         }
         _ => return,
     };
+    if def.group == "apps" || def.group == "batch" {
+        crate::pods::reconcile_children(state, &mut store, &def.plural, &obj);
+    }
     if obj.get("status") == Some(&status) {
         return;
     }
@@ -94,13 +97,9 @@ fn replicas(obj: &Value) -> i64 {
 }
 
 fn deployment_status(obj: &Value) -> Value {
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
     let n = replicas(obj);
     let generation = obj["metadata"]["generation"].clone();
-    let rs = format!(
-        "{name}-{}",
-        &obj["metadata"]["uid"].as_str().unwrap_or("0000000000")[..10].replace('-', "")
-    );
+    let rs = crate::pods::replicaset_name(obj);
     let status = if annotated(obj, FAIL) {
         json!({
             "observedGeneration": generation, "replicas": n, "updatedReplicas": n, "unavailableReplicas": n,

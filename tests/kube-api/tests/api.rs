@@ -861,3 +861,74 @@ async fn a_watch_streams_changes() {
     assert_eq!(event["type"], "ADDED");
     assert_eq!(event["object"]["metadata"]["name"], "watched");
 }
+
+#[tokio::test]
+async fn a_ready_deployment_has_pods_through_a_replica_set_and_deleting_it_removes_them() {
+    let server = TestApiServer::start().await;
+    let client = server.client(&Identity::Admin);
+    let deploy = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
+    });
+    apply(
+        &server,
+        "/apis/apps/v1/namespaces/default/deployments/web",
+        "t",
+        &deploy,
+        "",
+    )
+    .await;
+    let pods_url = format!(
+        "{}/api/v1/namespaces/default/pods?labelSelector=app%3Dweb",
+        server.url()
+    );
+    let pods = eventually("three ready pods", || async {
+        let (_, list) = send(client.get(&pods_url)).await;
+        let items = list["items"].as_array()?.clone();
+        let ready = items
+            .iter()
+            .filter(|p| {
+                p["status"]["conditions"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+            })
+            .count();
+        (ready == 3).then_some(items)
+    })
+    .await;
+    let owner = &pods[0]["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["kind"], "ReplicaSet");
+    let rs_name = owner["name"].as_str().unwrap();
+    let rs = server
+        .object("apps/v1", "ReplicaSet", Some("default"), rs_name)
+        .expect("the replica set");
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["name"], "web");
+    let (code, pod) = send(client.get(format!(
+        "{}/api/v1/namespaces/default/pods/{}",
+        server.url(),
+        pods[0]["metadata"]["name"].as_str().unwrap()
+    )))
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(pod["status"]["phase"], "Running");
+
+    let (code, _) = send(client.delete(format!(
+        "{}/apis/apps/v1/namespaces/default/deployments/web",
+        server.url()
+    )))
+    .await;
+    assert_eq!(code, 200);
+    let (_, list) = send(client.get(&pods_url)).await;
+    assert_eq!(
+        list["items"],
+        json!([]),
+        "pods are garbage collected with their deployment"
+    );
+    assert!(
+        server
+            .object("apps/v1", "ReplicaSet", Some("default"), rs_name)
+            .is_none()
+    );
+}
