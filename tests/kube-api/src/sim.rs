@@ -300,7 +300,9 @@ pub fn terminate_namespace(state: &Arc<State>, ns: &str) {
     rt.spawn(async move {
         tokio::time::sleep(state.options.namespace_termination_delay).await;
         let mut store = state.store.write();
-        store.remove_namespace_content(&ns);
+        for (table, gone) in store.remove_namespace_content(&ns) {
+            state.notify(&table, &ns, "DELETED", gone);
+        }
         store.bump();
         if let Some(gone) = store.remove("/namespaces", "", &ns) {
             state.notify("/namespaces", "", "DELETED", gone);

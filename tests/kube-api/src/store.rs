@@ -92,13 +92,20 @@ impl Store {
             .collect()
     }
 
-    /// Removes every object in namespace `ns`, in every table.
-    pub fn remove_namespace_content(&mut self, ns: &str) -> usize {
-        let mut removed = 0;
-        for t in self.tables.values_mut() {
-            let before = t.len();
-            t.retain(|(n, _), _| n != ns);
-            removed += before - t.len();
+    /// Removes every object in namespace `ns`, in every table; returns them with their table.
+    pub fn remove_namespace_content(&mut self, ns: &str) -> Vec<(String, Arc<Value>)> {
+        let mut removed = Vec::new();
+        for (table, t) in &mut self.tables {
+            let keys: Vec<ObjKey> = t
+                .range::<ObjKey, _>((ns.to_owned(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in keys {
+                if let Some(obj) = t.remove(&k) {
+                    removed.push((table.clone(), obj));
+                }
+            }
         }
         removed
     }
