@@ -19,6 +19,7 @@
 //! unchanged against a real cluster. It must never be used outside tests.
 
 pub mod auth;
+mod defaults;
 pub mod discovery;
 pub mod faults;
 pub mod fields;
@@ -26,9 +27,11 @@ mod http;
 pub mod kubeconfig;
 mod net;
 pub mod objects;
+pub mod patch;
 mod pods;
 mod proto;
 pub mod resources;
+mod reviews;
 pub mod selector;
 pub mod sim;
 mod state;

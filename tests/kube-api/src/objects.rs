@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use crate::auth::{self, Attributes, UserInfo};
+use crate::auth::UserInfo;
 use crate::fields::{self, Applier};
 use crate::resources::ResourceDef;
 use crate::selector::{FieldSelector, LabelSelector};
@@ -74,7 +74,7 @@ impl Call<'_> {
         }
     }
 
-    fn parse_body(&self, yaml: bool) -> Result<Value, ApiError> {
+    pub(crate) fn parse_body(&self, yaml: bool) -> Result<Value, ApiError> {
         if self
             .content_type
             .starts_with("application/vnd.kubernetes.protobuf")
@@ -322,80 +322,6 @@ fn comparable(obj: &Value) -> Value {
     v
 }
 
-/// Server-side defaults a real cluster adds.
-fn apply_defaults(def: &ResourceDef, obj: &mut Value, old: Option<&Value>) {
-    match (def.group.as_str(), def.plural.as_str()) {
-        ("", "namespaces") => {
-            let name = obj["metadata"]["name"].clone();
-            let m = meta(obj);
-            let labels = m.entry("labels").or_insert_with(|| json!({}));
-            labels["kubernetes.io/metadata.name"] = name;
-            if obj["spec"]["finalizers"].is_null() {
-                obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            }
-        }
-        ("", "services") => {
-            let spec = &mut obj["spec"];
-            if spec["type"].is_null() {
-                spec["type"] = json!("ClusterIP");
-            }
-            if spec["type"] != "ExternalName" && spec["clusterIP"].is_null() {
-                let ip = old
-                    .map(|o| o["spec"]["clusterIP"].clone())
-                    .filter(|v| !v.is_null())
-                    .unwrap_or_else(|| {
-                        let n = uuid::Uuid::new_v4().as_u128();
-                        json!(format!("10.96.{}.{}", (n >> 8) % 250 + 1, n % 250 + 2))
-                    });
-                spec["clusterIPs"] = json!([ip.clone()]);
-                spec["clusterIP"] = ip;
-                spec["ipFamilies"] = json!(["IPv4"]);
-                spec["ipFamilyPolicy"] = json!("SingleStack");
-                spec["internalTrafficPolicy"] = json!("Cluster");
-            }
-            if spec["sessionAffinity"].is_null() {
-                spec["sessionAffinity"] = json!("None");
-            }
-            if let Some(ports) = spec["ports"].as_array_mut() {
-                for p in ports {
-                    if p["protocol"].is_null() {
-                        p["protocol"] = json!("TCP");
-                    }
-                    if p["targetPort"].is_null() {
-                        p["targetPort"] = p["port"].clone();
-                    }
-                }
-            }
-        }
-        ("apps", "deployments" | "statefulsets" | "replicasets") => {
-            if obj["spec"]["replicas"].is_null() {
-                obj["spec"]["replicas"] = json!(1);
-            }
-            if def.plural == "deployments" {
-                let spec = &mut obj["spec"];
-                if spec["revisionHistoryLimit"].is_null() {
-                    spec["revisionHistoryLimit"] = json!(10);
-                }
-                if spec["progressDeadlineSeconds"].is_null() {
-                    spec["progressDeadlineSeconds"] = json!(600);
-                }
-                if spec["strategy"].is_null() {
-                    spec["strategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
-                }
-            }
-        }
-        ("batch", "jobs") => {
-            let spec = &mut obj["spec"];
-            for (k, v) in [("completions", 1), ("parallelism", 1), ("backoffLimit", 6)] {
-                if spec[k].is_null() {
-                    spec[k] = json!(v);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Where a write's `status` comes from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StatusFrom {
@@ -465,7 +391,7 @@ fn commit(
             }
         }
     }
-    apply_defaults(def, &mut obj, old);
+    crate::defaults::apply_defaults(def, &mut obj, old);
     if def.generation
         && let Some(o) = old
         && spec_part(def, o) != spec_part(def, &obj)
@@ -504,7 +430,7 @@ fn without_managed(obj: &Value) -> Value {
 /// `POST` on a collection.
 pub fn create(call: &Call<'_>) -> Answer {
     if call.def.is_review() {
-        return review(call);
+        return crate::reviews::review(call);
     }
     let mut obj = call.parse_body(false)?;
     let name = prepare(call, &mut obj, true)?;
@@ -757,135 +683,6 @@ fn finish_if_finalized(call: &Call<'_>, store: &mut Store, obj: &Value) {
     }
 }
 
-/// RFC 7386 JSON merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = json!({});
-            }
-            let t = target.as_object_mut().expect("object");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
-
-fn pointer_parts(path: &str) -> Vec<String> {
-    path.split('/')
-        .skip(1)
-        .map(|p| p.replace("~1", "/").replace("~0", "~"))
-        .collect()
-}
-
-/// RFC 6902 JSON patch (`add`, `remove`, `replace`, `test`, `copy`, `move`).
-///
-/// # Errors
-/// A message when an operation does not apply.
-pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
-    let ops = ops.as_array().ok_or("a JSON patch must be an array")?;
-    for op in ops {
-        let path = op["path"].as_str().ok_or("missing path")?;
-        let kind = op["op"].as_str().ok_or("missing op")?;
-        let value = match kind {
-            "copy" | "move" => {
-                let from = op["from"].as_str().ok_or("missing from")?;
-                let v = target
-                    .pointer(from)
-                    .cloned()
-                    .ok_or(format!("missing value at {from}"))?;
-                if kind == "move" {
-                    remove_pointer(target, from)?;
-                }
-                Some(v)
-            }
-            "test" => {
-                if target.pointer(path) != Some(&op["value"]) {
-                    return Err(format!("testing value {path} failed"));
-                }
-                None
-            }
-            "remove" => {
-                remove_pointer(target, path)?;
-                None
-            }
-            "add" | "replace" => Some(op["value"].clone()),
-            other => return Err(format!("unexpected op {other}")),
-        };
-        if let Some(v) = value {
-            let parts = pointer_parts(path);
-            let Some((last, parent)) = parts.split_last() else {
-                *target = v;
-                continue;
-            };
-            let parent_ptr: String = parent
-                .iter()
-                .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
-                .collect();
-            let container = target
-                .pointer_mut(&parent_ptr)
-                .ok_or(format!("missing path {parent_ptr}"))?;
-            match container {
-                Value::Object(m) => {
-                    if kind == "replace" && !m.contains_key(last) {
-                        return Err(format!(
-                            "replace operation does not apply: doc is missing key: {path}"
-                        ));
-                    }
-                    m.insert(last.clone(), v);
-                }
-                Value::Array(a) => {
-                    if last == "-" {
-                        a.push(v);
-                    } else {
-                        let i: usize = last.parse().map_err(|_| format!("invalid index {last}"))?;
-                        if kind == "replace" {
-                            *a.get_mut(i).ok_or("index out of range")? = v;
-                        } else if i <= a.len() {
-                            a.insert(i, v);
-                        } else {
-                            return Err("index out of range".into());
-                        }
-                    }
-                }
-                _ => return Err(format!("cannot add to {parent_ptr}")),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn remove_pointer(target: &mut Value, path: &str) -> Result<(), String> {
-    let parts = pointer_parts(path);
-    let (last, parent) = parts.split_last().ok_or("cannot remove the root")?;
-    let parent_ptr: String = parent
-        .iter()
-        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
-        .collect();
-    match target.pointer_mut(&parent_ptr) {
-        Some(Value::Object(m)) => m
-            .remove(last)
-            .map(|_| ())
-            .ok_or(format!("missing key {path}")),
-        Some(Value::Array(a)) => {
-            let i: usize = last.parse().map_err(|_| format!("invalid index {last}"))?;
-            if i < a.len() {
-                a.remove(i);
-                Ok(())
-            } else {
-                Err("index out of range".into())
-            }
-        }
-        _ => Err(format!("missing path {path}")),
-    }
-}
-
 fn patch_with(call: &Call<'_>, change: impl Fn(&mut Value) -> Result<(), ApiError>) -> Answer {
     let name = call.name.unwrap_or_default().to_owned();
     let mut store = call.state.store.write();
@@ -934,7 +731,7 @@ pub fn patch(call: &Call<'_>) -> Answer {
                 p
             };
             patch_with(call, |obj| {
-                merge_patch(obj, &p);
+                crate::patch::merge_patch(obj, &p);
                 Ok(())
             })
         }
@@ -942,7 +739,7 @@ pub fn patch(call: &Call<'_>) -> Answer {
             let ops: Value = serde_json::from_slice(call.body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             patch_with(call, |obj| {
-                json_patch(obj, &ops).map_err(ApiError::internal)
+                crate::patch::json_patch(obj, &ops).map_err(ApiError::internal)
             })
         }
         other => Err(ApiError::unsupported_media_type(other)),
@@ -1122,58 +919,4 @@ pub fn delete_collection(call: &Call<'_>) -> Answer {
             "items": items,
         }),
     ))
-}
-
-/// SelfSubjectAccessReview and SelfSubjectRulesReview (`POST`).
-fn review(call: &Call<'_>) -> Answer {
-    let mut obj = call.parse_body(false)?;
-    obj["apiVersion"] = json!(call.def.api_version());
-    obj["kind"] = json!(call.def.kind);
-    if !obj["metadata"].is_object() {
-        obj["metadata"] = json!({});
-    }
-    obj["metadata"]["creationTimestamp"] = Value::Null;
-    match call.def.plural.as_str() {
-        "selfsubjectaccessreviews" => {
-            let ra = &obj["spec"]["resourceAttributes"];
-            let allowed = if ra.is_object() {
-                let s = |k: &str| ra[k].as_str().unwrap_or_default().to_owned();
-                let (resource, sub, ns) = (s("resource"), s("subresource"), s("namespace"));
-                let resource = if sub.is_empty() {
-                    resource
-                } else {
-                    format!("{resource}/{sub}")
-                };
-                let (verb, group, name) = (s("verb"), s("group"), s("name"));
-                auth::allowed(
-                    call.user,
-                    &Attributes {
-                        verb: &verb,
-                        group: &group,
-                        resource: &resource,
-                        namespace: (!ns.is_empty()).then_some(ns.as_str()),
-                        name: &name,
-                    },
-                )
-            } else {
-                let path = obj["spec"]["nonResourceAttributes"]["path"]
-                    .as_str()
-                    .unwrap_or_default();
-                auth::path_allowed(call.user, path)
-            };
-            obj["status"] = if allowed {
-                json!({"allowed": true, "reason": "allowed by kube-test-api policy"})
-            } else {
-                json!({"allowed": false})
-            };
-        }
-        _ => {
-            let ns = obj["spec"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            obj["status"] = auth::rules_review_status(call.user, &ns);
-        }
-    }
-    Ok((201, obj))
 }
