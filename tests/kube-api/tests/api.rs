@@ -932,3 +932,79 @@ async fn a_ready_deployment_has_pods_through_a_replica_set_and_deleting_it_remov
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn kubeconfigs_embed_the_ca_and_credentials_and_are_written_per_identity() {
+    let server = TestApiServer::start().await;
+    let parse = |text: String| serde_saphyr::from_str::<Value>(&text).expect("kubeconfig is YAML");
+    let token = parse(server.kubeconfig(&Identity::Admin));
+    assert_eq!(token["clusters"][0]["cluster"]["server"], server.url());
+    assert!(token["clusters"][0]["cluster"]["certificate-authority-data"].is_string());
+    assert!(token["users"][0]["user"]["token"].is_string());
+    let cert = parse(server.kubeconfig(&Identity::AdminCert));
+    assert!(cert["users"][0]["user"]["client-certificate-data"].is_string());
+    assert!(cert["users"][0]["user"]["client-key-data"].is_string());
+    let insecure =
+        parse(server.bad_kubeconfig(kube_test_api::BadKubeconfig::InsecureSkipTlsVerify));
+    assert_eq!(
+        insecure["clusters"][0]["cluster"]["insecure-skip-tls-verify"],
+        true
+    );
+    assert!(
+        insecure["clusters"][0]["cluster"]
+            .get("certificate-authority-data")
+            .is_none()
+    );
+    let multi = parse(server.bad_kubeconfig(kube_test_api::BadKubeconfig::MultiContext));
+    assert_eq!(multi["current-context"], "admin");
+    assert_eq!(multi["contexts"].as_array().unwrap().len(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let files = server.write_kubeconfigs(dir.path()).unwrap();
+    for path in [
+        &files.admin,
+        &files.admin_cert,
+        &files.edit,
+        &files.view,
+        &files.insecure,
+        &files.wrong_ca,
+        &files.expired_token,
+        &files.unknown_token,
+        &files.multi_context,
+    ] {
+        assert!(path.exists(), "{}", path.display());
+    }
+}
+
+#[tokio::test]
+async fn an_edit_identity_may_span_several_namespaces() {
+    let server = TestApiServer::start().await;
+    let admin = server.client(&Identity::Admin);
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}});
+    send(
+        admin
+            .post(format!("{}/api/v1/namespaces", server.url()))
+            .json(&ns),
+    )
+    .await;
+    let edit = server.client(&Identity::Edit(vec!["default".into(), "team-b".into()]));
+    for ns in ["default", "team-b"] {
+        let (code, _) = send(
+            edit.post(format!(
+                "{}/api/v1/namespaces/{ns}/configmaps",
+                server.url()
+            ))
+            .json(&configmap("c", &json!({}))),
+        )
+        .await;
+        assert_eq!(code, 201, "{ns}");
+    }
+    let (code, _) = send(
+        edit.post(format!(
+            "{}/api/v1/namespaces/kube-system/configmaps",
+            server.url()
+        ))
+        .json(&configmap("c", &json!({}))),
+    )
+    .await;
+    assert_eq!(code, 403);
+}
