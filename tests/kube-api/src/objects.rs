@@ -133,6 +133,28 @@ fn invalid_name(def: &ResourceDef, name: &str) -> Option<ApiError> {
     Some(ApiError::invalid(def, name, &causes))
 }
 
+/// `422 Invalid` for a body whose kind is not the URL's, worded like kube-apiserver:
+/// `Widget2.example.com "x" is invalid: kind: Invalid value: "Widget2": must be Widget`.
+fn wrong_kind(def: &ResourceDef, kind: &str, name: &str) -> ApiError {
+    let message = format!("Invalid value: {kind:?}: must be {}", def.kind);
+    let mut e = ApiError::invalid(
+        def,
+        name,
+        &[Cause {
+            reason: "FieldValueInvalid",
+            message: message.clone(),
+            field: "kind".to_owned(),
+        }],
+    );
+    let qualified = if def.group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}.{}", def.group)
+    };
+    e.message = format!("{qualified} {name:?} is invalid: kind: {message}");
+    e
+}
+
 /// Checks `apiVersion`, `kind`, namespace and name of a request body against the URL and
 /// fills what is missing. Returns the object's name.
 fn prepare(call: &Call<'_>, obj: &mut Value, generate: bool) -> Result<String, ApiError> {
@@ -150,10 +172,8 @@ fn prepare(call: &Call<'_>, obj: &mut Value, generate: bool) -> Result<String, A
     match obj["kind"].as_str() {
         None | Some("") => obj["kind"] = json!(def.kind),
         Some(k) if k != def.kind => {
-            return Err(ApiError::bad_request(format!(
-                "the kind in the data ({k}) does not match the expected kind ({})",
-                def.kind
-            )));
+            let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+            return Err(wrong_kind(def, k, name));
         }
         Some(_) => {}
     }

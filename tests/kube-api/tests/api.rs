@@ -211,6 +211,22 @@ async fn invalid_objects_are_answered_with_invalid_status_causes() {
         .await;
     assert_eq!(code, 400);
     assert_eq!(body["reason"], "BadRequest");
+    assert_eq!(
+        body["message"],
+        "the API version in the data (apps/v1) does not match the expected API version (v1)"
+    );
+    let (code, body) = send(
+        client
+            .post(&url)
+            .json(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}})),
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        body["message"],
+        "Secret \"x\" is invalid: kind: Invalid value: \"Secret\": must be ConfigMap"
+    );
+    assert_eq!(body["details"]["causes"][0]["field"], "kind");
 }
 
 #[tokio::test]
