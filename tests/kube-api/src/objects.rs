@@ -801,9 +801,20 @@ fn apply(call: &Call<'_>) -> Answer {
         .is_some_and(|f| f == "true" || f == "1");
     let mut applied = call.parse_body(true)?;
     let name = prepare(call, &mut applied, false)?;
+    if !applied["metadata"]["managedFields"].is_null() {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
+    let precondition = applied["metadata"]["resourceVersion"]
+        .as_str()
+        .map(str::to_owned);
     strip_server_metadata(&mut applied);
     let mut store = call.state.store.write();
     let old = store.get(&call.def.storage_key(), call.ns_str(), &name);
+    if let (Some(wanted), Some(o)) = (&precondition, &old)
+        && o["metadata"]["resourceVersion"].as_str() != Some(wanted.as_str())
+    {
+        return Err(ApiError::stale(call.def, &name));
+    }
     check_namespace(&store, call, &name, old.is_none())?;
     let live = old.as_deref().map(without_managed);
     let entries = old.as_deref().map(fields::read_entries).unwrap_or_default();

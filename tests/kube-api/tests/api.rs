@@ -1024,3 +1024,36 @@ async fn an_edit_identity_may_span_several_namespaces() {
     .await;
     assert_eq!(code, 403);
 }
+
+#[tokio::test]
+async fn apply_refuses_managed_fields_and_honours_a_resource_version_precondition() {
+    let server = TestApiServer::start().await;
+    let path = "/api/v1/namespaces/default/configmaps/pre";
+    let (_, created) = apply(
+        &server,
+        path,
+        "t",
+        &configmap("pre", &json!({"a": "1"})),
+        "",
+    )
+    .await;
+    let mut with_managed = configmap("pre", &json!({"a": "2"}));
+    with_managed["metadata"]["managedFields"] = created["metadata"]["managedFields"].clone();
+    let (code, body) = apply(&server, path, "t", &with_managed, "").await;
+    assert_eq!(code, 400);
+    assert_eq!(body["message"], "metadata.managedFields must be nil");
+    let mut stale = configmap("pre", &json!({"a": "2"}));
+    stale["metadata"]["resourceVersion"] = json!("1");
+    let (code, body) = apply(&server, path, "t", &stale, "").await;
+    assert_eq!(code, 409);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("the object has been modified")
+    );
+    let mut current = configmap("pre", &json!({"a": "2"}));
+    current["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
+    let (code, _) = apply(&server, path, "t", &current, "").await;
+    assert_eq!(code, 200);
+}
