@@ -306,6 +306,88 @@ mod tests {
         assert_eq!(names.len(), 2, "{names:?}");
     }
 
+    /// Runs a TLS handshake between the two ends in memory.
+    fn handshake(
+        client: &mut rustls::ClientConnection,
+        server: &mut rustls::ServerConnection,
+    ) -> Result<(), rustls::Error> {
+        for _ in 0..10 {
+            let mut buf = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut buf).expect("write");
+            }
+            if !buf.is_empty() {
+                server.read_tls(&mut buf.as_slice()).expect("read");
+                server.process_new_packets()?;
+            }
+            let mut buf = Vec::new();
+            while server.wants_write() {
+                server.write_tls(&mut buf).expect("write");
+            }
+            if !buf.is_empty() {
+                client.read_tls(&mut buf.as_slice()).expect("read");
+                client.process_new_packets()?;
+            }
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok(());
+            }
+        }
+        Err(rustls::Error::General(
+            "the handshake made no progress".into(),
+        ))
+    }
+
+    fn connect(
+        client: Arc<rustls::ClientConfig>,
+        server: Arc<rustls::ServerConfig>,
+    ) -> (Result<(), rustls::Error>, rustls::ServerConnection) {
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let mut c = rustls::ClientConnection::new(client, name).unwrap();
+        let mut s = rustls::ServerConnection::new(server).unwrap();
+        (handshake(&mut c, &mut s), s)
+    }
+
+    #[test]
+    fn a_client_trusting_the_ca_completes_a_handshake_on_the_ip_san() {
+        let ca = TestCa::new("test-ca");
+        let server = ca.server_config(&ca.server_cert(&["127.0.0.1"]), ClientAuth::Optional);
+        let (result, conn) = connect(ca.client_config(), server);
+        result.expect("handshake");
+        assert!(conn.peer_certificates().is_none());
+    }
+
+    #[test]
+    fn a_client_trusting_another_ca_is_refused() {
+        let ca = TestCa::new("test-ca");
+        let other = TestCa::new("other-ca");
+        let server = ca.server_config(&ca.server_cert(&["127.0.0.1"]), ClientAuth::None);
+        let (result, _) = connect(other.client_config(), server);
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn an_optional_client_certificate_is_presented_to_the_server() {
+        let ca = TestCa::new("test-ca");
+        let server = ca.server_config(&ca.server_cert(&["127.0.0.1"]), ClientAuth::Optional);
+        let issued = ca.client_cert("alice", &["devs"], None);
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pem_cert(ca.cert_pem())).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            vec![pem_cert(&issued.cert_pem)],
+            PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        let (result, conn) = connect(Arc::new(client), server);
+        result.expect("handshake");
+        assert_eq!(conn.peer_certificates().map(<[_]>::len), Some(1));
+    }
+
     #[test]
     fn server_configs_build_with_and_without_client_auth() {
         let ca = TestCa::new("test-ca");
