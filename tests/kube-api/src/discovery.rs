@@ -114,6 +114,9 @@ fn resource_entries(d: &ResourceDef) -> Vec<Value> {
     if d.status {
         out.push(json!({"name": format!("{}/status", d.plural), "singularName": "", "namespaced": d.namespaced, "kind": d.kind, "verbs": ["get", "patch", "update"]}));
     }
+    if d.plural == "pods" && d.group.is_empty() {
+        out.push(json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}));
+    }
     if d.scale {
         out.push(json!({"name": format!("{}/scale", d.plural), "singularName": "", "namespaced": d.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
     }
@@ -156,6 +159,9 @@ fn aggregated_resource(d: &ResourceDef) -> Value {
     let mut subs = Vec::new();
     if d.status {
         subs.push(json!({"subresource": "status", "responseKind": {"group": d.group, "version": d.version, "kind": d.kind}, "verbs": ["get", "patch", "update"]}));
+    }
+    if d.plural == "pods" && d.group.is_empty() {
+        subs.push(json!({"subresource": "log", "responseKind": {"group": "", "version": "", "kind": "Pod"}, "verbs": ["get"]}));
     }
     if d.scale {
         subs.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]}));

@@ -259,7 +259,9 @@ fn route(
         return error_response(&ApiError::unknown_resource());
     }
     if let Some(s) = sub
-        && !((s == "status" && def.status) || (s == "scale" && def.scale))
+        && !((s == "status" && def.status)
+            || (s == "scale" && def.scale)
+            || (s == "log" && def.plural == "pods" && def.group.is_empty()))
     {
         return error_response(&ApiError::unknown_resource());
     }
@@ -306,6 +308,19 @@ fn route(
     };
     if verb == "watch" {
         return watch_response(&call);
+    }
+    if sub == Some("log") {
+        if verb != "get" {
+            return error_response(&ApiError::method_not_allowed(method));
+        }
+        return match objects::pod_log(&call) {
+            Ok(text) => Response::builder()
+                .status(200)
+                .header("content-type", "text/plain")
+                .body(full(text))
+                .expect("valid response"),
+            Err(e) => error_response(&e),
+        };
     }
     if verb == "list" {
         return match objects::list(&call) {

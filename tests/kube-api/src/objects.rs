@@ -79,14 +79,8 @@ impl Call<'_> {
             .content_type
             .starts_with("application/vnd.kubernetes.protobuf")
         {
-            return match self
-                .def
-                .is_review()
-                .then(|| crate::proto::decode_review(self.body))
-            {
-                Some(Some(v)) => Ok(v),
-                _ => Err(ApiError::unsupported_media_type(self.content_type)),
-            };
+            return crate::proto::decode(self.body)
+                .ok_or_else(|| ApiError::unsupported_media_type(self.content_type, false));
         }
         let parsed: Result<Value, String> = serde_json::from_slice(self.body).or_else(|e| {
             if yaml {
@@ -501,6 +495,41 @@ pub fn get(call: &Call<'_>) -> Answer {
     Ok((200, (*obj).clone()))
 }
 
+/// `GET pods/{name}/log`: a few plain-text lines naming the simulated container
+/// (`?container=` selects one; the first container otherwise).
+///
+/// # Errors
+/// `404` for a missing pod; `400` for a container the pod does not have.
+pub fn pod_log(call: &Call<'_>) -> Result<String, ApiError> {
+    let name = call.name.unwrap_or_default();
+    let pod = call
+        .state
+        .store
+        .read()
+        .get(&call.def.storage_key(), call.ns_str(), name)
+        .ok_or_else(|| ApiError::not_found(call.def, name))?;
+    let containers: Vec<&str> = pod["spec"]["containers"]
+        .as_array()
+        .map(|cs| cs.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    let container = match call.query.get("container") {
+        Some(c) if containers.contains(&c.as_str()) => c.clone(),
+        Some(c) => {
+            return Err(ApiError::bad_request(format!(
+                "container {c} is not valid for pod {name}"
+            )));
+        }
+        None => containers
+            .first()
+            .map(|c| (*c).to_owned())
+            .unwrap_or_default(),
+    };
+    let started = pod["status"]["startTime"].as_str().unwrap_or_default();
+    Ok(format!(
+        "{started} kube-test-api: simulated container {container} of pod {name} started\n{started} kube-test-api: no real workload runs here\n"
+    ))
+}
+
 fn scale_of(obj: &Value) -> Value {
     let selector = obj["spec"]["selector"]["matchLabels"]
         .as_object()
@@ -762,7 +791,7 @@ pub fn patch(call: &Call<'_>) -> Answer {
                 crate::patch::json_patch(obj, &ops).map_err(ApiError::internal)
             })
         }
-        other => Err(ApiError::unsupported_media_type(other)),
+        other => Err(ApiError::unsupported_media_type(other, true)),
     }
 }
 

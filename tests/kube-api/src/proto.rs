@@ -1,13 +1,17 @@
-//! Just enough Kubernetes protobuf decoding for the self-review requests kubectl sends as
-//! `application/vnd.kubernetes.protobuf` (`kubectl auth can-i`). Answers stay JSON, which
-//! client-go accepts. Other protobuf bodies are refused with 415 by the caller.
+//! Just enough Kubernetes protobuf decoding for what kubectl's typed clients send as
+//! `application/vnd.kubernetes.protobuf`: the self reviews (`kubectl auth can-i`) and
+//! Namespaces, ConfigMaps and Secrets (`kubectl create namespace|configmap|secret`). Answers
+//! stay JSON, which client-go accepts. Other protobuf bodies are refused with 415 by the
+//! caller: decoding them needs the generated schemas.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 const MAGIC: &[u8] = b"k8s\0";
 
 enum Field<'a> {
-    Scalar,
+    Varint(u64),
     Bytes(&'a [u8]),
 }
 
@@ -32,10 +36,7 @@ fn fields(buf: &[u8]) -> Option<Vec<(u64, Field<'_>)>> {
         let key = varint(buf, &mut pos)?;
         let (number, wire) = (key >> 3, key & 7);
         let field = match wire {
-            0 => {
-                varint(buf, &mut pos)?;
-                Field::Scalar
-            }
+            0 => Field::Varint(varint(buf, &mut pos)?),
             2 => {
                 let len = usize::try_from(varint(buf, &mut pos)?).ok()?;
                 let bytes = buf.get(pos..pos.checked_add(len)?)?;
@@ -44,11 +45,11 @@ fn fields(buf: &[u8]) -> Option<Vec<(u64, Field<'_>)>> {
             }
             1 => {
                 pos += 8;
-                Field::Scalar
+                Field::Varint(0)
             }
             5 => {
                 pos += 4;
-                Field::Scalar
+                Field::Varint(0)
             }
             _ => return None,
         };
@@ -57,11 +58,26 @@ fn fields(buf: &[u8]) -> Option<Vec<(u64, Field<'_>)>> {
     Some(out)
 }
 
-fn bytes_of<'a>(fs: &[(u64, Field<'a>)], number: u64) -> Option<&'a [u8]> {
-    fs.iter().find_map(|(n, f)| match f {
+fn all_bytes<'a>(fs: &'a [(u64, Field<'a>)], number: u64) -> impl Iterator<Item = &'a [u8]> + 'a {
+    fs.iter().filter_map(move |(n, f)| match f {
         Field::Bytes(b) if *n == number => Some(*b),
         _ => None,
     })
+}
+
+fn bytes_of<'a>(fs: &'a [(u64, Field<'a>)], number: u64) -> Option<&'a [u8]> {
+    all_bytes(fs, number).next()
+}
+
+fn varint_of(fs: &[(u64, Field<'_>)], number: u64) -> Option<u64> {
+    fs.iter().find_map(|(n, f)| match f {
+        Field::Varint(v) if *n == number => Some(*v),
+        _ => None,
+    })
+}
+
+fn text(b: &[u8]) -> Value {
+    json!(String::from_utf8_lossy(b))
 }
 
 fn strings(buf: &[u8], names: &[(u64, &str)]) -> Option<Value> {
@@ -69,23 +85,63 @@ fn strings(buf: &[u8], names: &[(u64, &str)]) -> Option<Value> {
     let mut map = Map::new();
     for (number, name) in names {
         if let Some(b) = bytes_of(&fs, *number) {
-            map.insert((*name).to_owned(), json!(String::from_utf8_lossy(b)));
+            map.insert((*name).to_owned(), text(b));
         }
     }
     Some(Value::Object(map))
 }
 
-/// Decodes a protobuf-encoded SelfSubjectAccessReview or SelfSubjectRulesReview into its
-/// JSON form; `None` for anything else.
+/// A `map<string, string>` (or `map<string, bytes>` as base64 when `binary`) field.
+fn string_map(fs: &[(u64, Field<'_>)], number: u64, binary: bool) -> Option<Value> {
+    let mut map = Map::new();
+    for entry in all_bytes(fs, number) {
+        let e = fields(entry)?;
+        let key = String::from_utf8_lossy(bytes_of(&e, 1).unwrap_or_default()).into_owned();
+        let value = bytes_of(&e, 2).unwrap_or_default();
+        let value = if binary {
+            json!(STANDARD.encode(value))
+        } else {
+            text(value)
+        };
+        map.insert(key, value);
+    }
+    (!map.is_empty()).then_some(Value::Object(map))
+}
+
+fn object_meta(buf: &[u8]) -> Option<Value> {
+    let fs = fields(buf)?;
+    let mut m = Map::new();
+    for (number, name) in [(1, "name"), (2, "generateName"), (3, "namespace")] {
+        if let Some(b) = bytes_of(&fs, number).filter(|b| !b.is_empty()) {
+            m.insert(name.to_owned(), text(b));
+        }
+    }
+    for (number, name) in [(11, "labels"), (12, "annotations")] {
+        if let Some(v) = string_map(&fs, number, false) {
+            m.insert(name.to_owned(), v);
+        }
+    }
+    let finalizers: Vec<Value> = all_bytes(&fs, 14).map(text).collect();
+    if !finalizers.is_empty() {
+        m.insert("finalizers".to_owned(), Value::Array(finalizers));
+    }
+    Some(Value::Object(m))
+}
+
+/// Decodes a protobuf-encoded object kubectl's typed clients send into its JSON form;
+/// `None` for kinds this server cannot decode.
 #[must_use]
-pub fn decode_review(body: &[u8]) -> Option<Value> {
+pub fn decode(body: &[u8]) -> Option<Value> {
     let envelope = fields(body.strip_prefix(MAGIC)?)?;
     let type_meta = strings(bytes_of(&envelope, 1)?, &[(1, "apiVersion"), (2, "kind")])?;
     let raw = fields(bytes_of(&envelope, 2)?)?;
-    let spec = fields(bytes_of(&raw, 2).unwrap_or_default())?;
     let kind = type_meta["kind"].as_str().unwrap_or_default().to_owned();
-    let spec_json = match kind.as_str() {
+    let metadata = object_meta(bytes_of(&raw, 1).unwrap_or_default())?;
+    let mut obj =
+        json!({"apiVersion": type_meta["apiVersion"], "kind": kind, "metadata": metadata});
+    match kind.as_str() {
         "SelfSubjectAccessReview" => {
+            let spec = fields(bytes_of(&raw, 2).unwrap_or_default())?;
             let mut s = Map::new();
             if let Some(ra) = bytes_of(&spec, 1) {
                 let names = [
@@ -105,19 +161,46 @@ pub fn decode_review(body: &[u8]) -> Option<Value> {
                     strings(nra, &[(1, "path"), (2, "verb")])?,
                 );
             }
-            Value::Object(s)
+            obj["spec"] = Value::Object(s);
         }
         "SelfSubjectRulesReview" => {
-            strings(bytes_of(&raw, 2).unwrap_or_default(), &[(1, "namespace")])?
+            obj["spec"] = strings(bytes_of(&raw, 2).unwrap_or_default(), &[(1, "namespace")])?;
+        }
+        "Namespace" => {
+            let spec = fields(bytes_of(&raw, 2).unwrap_or_default())?;
+            let finalizers: Vec<Value> = all_bytes(&spec, 1).map(text).collect();
+            if !finalizers.is_empty() {
+                obj["spec"] = json!({"finalizers": finalizers});
+            }
+        }
+        "ConfigMap" => {
+            if let Some(d) = string_map(&raw, 2, false) {
+                obj["data"] = d;
+            }
+            if let Some(d) = string_map(&raw, 3, true) {
+                obj["binaryData"] = d;
+            }
+            if let Some(i) = varint_of(&raw, 4) {
+                obj["immutable"] = json!(i != 0);
+            }
+        }
+        "Secret" => {
+            if let Some(d) = string_map(&raw, 2, true) {
+                obj["data"] = d;
+            }
+            if let Some(t) = bytes_of(&raw, 3) {
+                obj["type"] = text(t);
+            }
+            if let Some(d) = string_map(&raw, 4, false) {
+                obj["stringData"] = d;
+            }
+            if let Some(i) = varint_of(&raw, 5) {
+                obj["immutable"] = json!(i != 0);
+            }
         }
         _ => return None,
-    };
-    Some(json!({
-        "apiVersion": type_meta["apiVersion"],
-        "kind": kind,
-        "metadata": {},
-        "spec": spec_json,
-    }))
+    }
+    Some(obj)
 }
 
 #[cfg(test)]
@@ -156,7 +239,7 @@ mod tests {
             ]
             .concat(),
         );
-        let v = decode_review(&body).unwrap();
+        let v = decode(&body).unwrap();
         assert_eq!(v["kind"], "SelfSubjectAccessReview");
         assert_eq!(
             v["spec"]["resourceAttributes"],

@@ -76,12 +76,18 @@ impl ApiError {
         .with_details(json!({}))
     }
 
-    pub fn unsupported_media_type(content_type: &str) -> Self {
+    /// `415`: a body in a format this server cannot read (`patch` lists the patch types).
+    pub fn unsupported_media_type(content_type: &str, patch: bool) -> Self {
+        let accepted = if patch {
+            "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
+        } else {
+            "application/json, application/yaml"
+        };
         Self::new(
             415,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {content_type:?}"
+                "the body of the request was in an unknown format - accepted media types include: {accepted} (got {content_type})"
             ),
         )
     }

@@ -1057,3 +1057,49 @@ async fn apply_refuses_managed_fields_and_honours_a_resource_version_preconditio
     let (code, _) = apply(&server, path, "t", &current, "").await;
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn simulated_pods_have_a_plain_text_log() {
+    let server = TestApiServer::start().await;
+    let client = server.client(&Identity::Admin);
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+                     "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]}}}});
+    apply(
+        &server,
+        "/apis/batch/v1/namespaces/default/jobs/once",
+        "t",
+        &job,
+        "",
+    )
+    .await;
+    let pod = eventually("the job's pod", || async {
+        server
+            .objects()
+            .into_iter()
+            .find(|o| o["kind"] == "Pod" && o["metadata"]["ownerReferences"][0]["name"] == "once")
+    })
+    .await;
+    assert_eq!(pod["status"]["phase"], "Succeeded");
+    let name = pod["metadata"]["name"].as_str().unwrap();
+    let resp = client
+        .get(format!(
+            "{}/api/v1/namespaces/default/pods/{name}/log",
+            server.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("simulated container main")
+    );
+    let (code, _) = send(client.get(format!(
+        "{}/api/v1/namespaces/default/pods/missing/log",
+        server.url()
+    )))
+    .await;
+    assert_eq!(code, 404);
+}

@@ -313,3 +313,59 @@ async fn kubectl_auth_can_i_follows_each_identity() {
         .await;
     assert!(listing.contains("deployments.apps"), "{listing}");
 }
+
+#[tokio::test]
+async fn kubectl_create_sends_protobuf_for_namespaces_configmaps_and_secrets() {
+    if kubectl_missing() {
+        return;
+    }
+    let server = TestApiServer::start().await;
+    let k = Kubectl::new();
+    let kc = k.write("admin", &server.kubeconfig(&Identity::Admin));
+    k.ok(&kc, &["create", "namespace", "team-x"]).await;
+    k.ok(
+        &kc,
+        &[
+            "create",
+            "configmap",
+            "cfg",
+            "-n",
+            "team-x",
+            "--from-literal=a=1",
+        ],
+    )
+    .await;
+    k.ok(
+        &kc,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "sec",
+            "-n",
+            "team-x",
+            "--from-literal=password=s3cret",
+        ],
+    )
+    .await;
+    assert!(server.requests().iter().any(|r| {
+        r.content_type
+            .starts_with("application/vnd.kubernetes.protobuf")
+    }));
+    let cm = server
+        .object("v1", "ConfigMap", Some("team-x"), "cfg")
+        .expect("configmap");
+    assert_eq!(cm["data"]["a"], "1");
+    let secret = server
+        .object("v1", "Secret", Some("team-x"), "sec")
+        .expect("secret");
+    assert_eq!(secret["data"]["password"], "czNjcmV0");
+    let refused = k
+        .run(&kc, &["create", "deployment", "web", "--image=nginx"])
+        .await;
+    assert!(
+        !refused.status.success(),
+        "other kinds need JSON (kubectl create -f / apply)"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown format"));
+}
