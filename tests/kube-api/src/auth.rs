@@ -230,6 +230,15 @@ fn self_review_rule() -> Rule {
     )
 }
 
+/// `kubectl auth whoami` (system:basic-user grants it too).
+fn whoami_rule() -> Rule {
+    rule(
+        &["authentication.k8s.io"],
+        &["selfsubjectreviews"],
+        &["create"],
+    )
+}
+
 /// An authorization question about a resource request.
 #[derive(Debug, Clone)]
 pub struct Attributes<'a> {
@@ -253,7 +262,7 @@ pub fn allowed(user: &UserInfo, a: &Attributes<'_>) -> bool {
     if user.is_anonymous() {
         return false;
     }
-    if rule_allows(&self_review_rule(), a) {
+    if rule_allows(&self_review_rule(), a) || rule_allows(&whoami_rule(), a) {
         return true;
     }
     match &user.perms {

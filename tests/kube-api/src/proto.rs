@@ -166,6 +166,7 @@ pub fn decode(body: &[u8]) -> Option<Value> {
         "SelfSubjectRulesReview" => {
             obj["spec"] = strings(bytes_of(&raw, 2).unwrap_or_default(), &[(1, "namespace")])?;
         }
+        "SelfSubjectReview" => {}
         "Namespace" => {
             let spec = fields(bytes_of(&raw, 2).unwrap_or_default())?;
             let finalizers: Vec<Value> = all_bytes(&spec, 1).map(text).collect();

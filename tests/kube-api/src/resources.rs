@@ -70,7 +70,7 @@ impl ResourceDef {
 
     #[must_use]
     pub fn is_review(&self) -> bool {
-        self.group == "authorization.k8s.io"
+        self.group == "authorization.k8s.io" || self.group == "authentication.k8s.io"
     }
 }
 
@@ -148,6 +148,7 @@ const BUILTINS: &[Builtin] = &[
     b("storage.k8s.io/v1", "StorageClass", "storageclasses", CLUSTER, &["sc"], false, false, false),
     b("authorization.k8s.io/v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", CLUSTER, &[], false, false, false),
     b("authorization.k8s.io/v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", CLUSTER, &[], false, false, false),
+    b("authentication.k8s.io/v1", "SelfSubjectReview", "selfsubjectreviews", CLUSTER, &[], false, false, false),
 ];
 
 /// Resources with a `/scale` subresource.
@@ -160,11 +161,12 @@ pub fn builtins() -> Vec<ResourceDef> {
         .iter()
         .map(|r| {
             let (group, version) = split_api_version(r.gv);
-            let verbs: Vec<String> = if group == "authorization.k8s.io" {
-                vec!["create".to_owned()]
-            } else {
-                ALL_VERBS.iter().map(|v| (*v).to_owned()).collect()
-            };
+            let verbs: Vec<String> =
+                if group == "authorization.k8s.io" || group == "authentication.k8s.io" {
+                    vec!["create".to_owned()]
+                } else {
+                    ALL_VERBS.iter().map(|v| (*v).to_owned()).collect()
+                };
             ResourceDef {
                 group: group.to_owned(),
                 version: version.to_owned(),

@@ -1,5 +1,5 @@
-//! SelfSubjectAccessReview and SelfSubjectRulesReview: answered from the caller's
-//! permissions, never stored.
+//! SelfSubjectAccessReview, SelfSubjectRulesReview and SelfSubjectReview (`kubectl auth
+//! whoami`): answered from the caller's identity and permissions, never stored.
 
 use serde_json::{Value, json};
 
@@ -48,6 +48,10 @@ pub fn review(call: &Call<'_>) -> Answer {
             } else {
                 json!({"allowed": false})
             };
+        }
+        "selfsubjectreviews" => {
+            obj["status"] =
+                json!({"userInfo": {"username": call.user.name, "groups": call.user.groups}});
         }
         _ => {
             let ns = obj["spec"]["namespace"]

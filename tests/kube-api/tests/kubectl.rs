@@ -369,3 +369,41 @@ async fn kubectl_create_sends_protobuf_for_namespaces_configmaps_and_secrets() {
     );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown format"));
 }
+
+#[tokio::test]
+async fn kubectl_auth_whoami_names_the_token_and_certificate_users() {
+    if kubectl_missing() {
+        return;
+    }
+    let server = TestApiServer::start().await;
+    let k = Kubectl::new();
+    let admin = k.write("admin", &server.kubeconfig(&Identity::Admin));
+    let out = k
+        .ok(
+            &admin,
+            &[
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        )
+        .await;
+    assert_eq!(out, "admin");
+    let cert = k.write("cert", &server.kubeconfig(&Identity::AdminCert));
+    let out = k
+        .ok(
+            &cert,
+            &[
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username} {.status.userInfo.groups}",
+            ],
+        )
+        .await;
+    assert!(
+        out.starts_with("admin-cert ") && out.contains("system:masters"),
+        "{out}"
+    );
+}
