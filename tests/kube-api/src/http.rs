@@ -477,7 +477,7 @@ fn watch_response(call: &Call<'_>) -> Response<Body> {
                             return;
                         }
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    // A watcher that fell behind is closed, as kube-apiserver does; clients re-list.
                     Err(_) => return,
                 },
             }

@@ -530,3 +530,15 @@ fn context_name(identity: &Identity) -> String {
         Identity::Edit(ns) => format!("edit-{}", ns.join("-")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TestApiServer;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn the_server_handle_can_be_shared_between_tasks() {
+        assert_send_sync::<TestApiServer>();
+    }
+}
