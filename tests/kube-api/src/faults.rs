@@ -90,7 +90,7 @@ impl Faults {
     }
 
     /// Decides the fate of one request; consumes "next N" budgets.
-    pub fn decide(&self, path: &str) -> (Duration, FaultAction) {
+    pub(crate) fn decide(&self, path: &str) -> (Duration, FaultAction) {
         let mut s = self.state.lock();
         if let Some(prefix) = &s.path_prefix
             && !path.starts_with(prefix.as_str())

@@ -18,24 +18,24 @@
 //! messages, resourceVersion and generation rules, apply conflicts), so end-to-end tests pass
 //! unchanged against a real cluster. It must never be used outside tests.
 
-pub mod auth;
+mod auth;
 mod defaults;
-pub mod discovery;
-pub mod faults;
+mod discovery;
+mod faults;
 pub mod fields;
 mod http;
-pub mod kubeconfig;
+mod kubeconfig;
 mod net;
-pub mod objects;
-pub mod patch;
+mod objects;
+mod patch;
 mod pods;
 mod proto;
-pub mod resources;
+mod resources;
 mod reviews;
 pub mod selector;
-pub mod sim;
+mod sim;
 mod state;
-pub mod status;
+mod status;
 mod store;
 pub mod validate;
 
@@ -49,6 +49,7 @@ use test_ca::{ClientAuth, Issued, TestCa};
 
 pub use crate::auth::{Perms, UserInfo};
 pub use crate::faults::Faults;
+pub use crate::sim::{FAIL, NEVER_READY, NODES};
 pub use crate::state::{Options, RecordedRequest};
 
 use crate::kubeconfig::{ContextSpec, Credential, Trust};
