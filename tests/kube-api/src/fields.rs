@@ -171,14 +171,14 @@ pub fn display_path(path: &[String]) -> String {
     out
 }
 
-enum ListKind {
+pub(crate) enum ListKind {
     Atomic,
     Set,
     Map(&'static [&'static str]),
 }
 
 /// How Kubernetes merges the list in field `field` (decided by name and item shape).
-fn list_kind(field: &str, items: &[Value]) -> ListKind {
+pub(crate) fn list_kind(field: &str, items: &[Value]) -> ListKind {
     let keys: &'static [&'static str] = match field {
         "finalizers" => return ListKind::Set,
         "containers"
@@ -227,7 +227,7 @@ fn key_value(item: &Value, key: &str) -> Value {
 }
 
 /// `k:{"containerPort":80,"protocol":"TCP"}` with keys in sorted order.
-fn item_key(item: &Value, keys: &[&str]) -> String {
+pub(crate) fn item_key(item: &Value, keys: &[&str]) -> String {
     let mut sorted: Vec<&str> = keys.to_vec();
     sorted.sort_unstable();
     let parts: Vec<String> = sorted

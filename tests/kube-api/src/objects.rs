@@ -779,8 +779,13 @@ pub fn patch(call: &Call<'_>) -> Answer {
             } else {
                 p
             };
+            let strategic = media == "application/strategic-merge-patch+json" && !call.def.custom;
             patch_with(call, |obj| {
-                crate::patch::merge_patch(obj, &p);
+                if strategic {
+                    crate::patch::strategic_merge_patch(obj, &p, "");
+                } else {
+                    crate::patch::merge_patch(obj, &p);
+                }
                 Ok(())
             })
         }

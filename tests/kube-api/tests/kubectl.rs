@@ -407,3 +407,68 @@ async fn kubectl_auth_whoami_names_the_token_and_certificate_users() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn kubectl_set_image_and_rollout_restart_use_strategic_merge() {
+    if kubectl_missing() {
+        return;
+    }
+    let server = TestApiServer::start().await;
+    let k = Kubectl::new();
+    let kc = k.write("admin", &server.kubeconfig(&Identity::Admin));
+    let step1 = fixtures().join("step1");
+    k.ok(
+        &kc,
+        &[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            step1.to_str().unwrap(),
+        ],
+    )
+    .await;
+    k.ok(
+        &kc,
+        &[
+            "set",
+            "image",
+            "-n",
+            "shop",
+            "deployment/web",
+            "web=nginx:1.28",
+        ],
+    )
+    .await;
+    let deploy = server
+        .object("apps/v1", "Deployment", Some("shop"), "web")
+        .expect("deployment");
+    let container = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "nginx:1.28");
+    assert_eq!(
+        container["ports"][0]["containerPort"], 80,
+        "the rest of the container is kept"
+    );
+    assert_eq!(deploy["metadata"]["generation"], 2);
+    k.ok(&kc, &["rollout", "restart", "-n", "shop", "deployment/web"])
+        .await;
+    k.ok(
+        &kc,
+        &[
+            "rollout",
+            "status",
+            "-n",
+            "shop",
+            "deployment/web",
+            "--timeout=10s",
+        ],
+    )
+    .await;
+    let pods = k
+        .ok(
+            &kc,
+            &["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"],
+        )
+        .await;
+    assert_eq!(pods.lines().count(), 2, "{pods}");
+}
