@@ -1,1 +1,27 @@
-//! harness
+//! End-to-end harness for Berth.
+//!
+//! - [`app::TestApp`]: the real Berth on port 0 against a fresh database, with an admin session.
+//! - `git-fixtures` (sibling crate): real repositories served by `git daemon` and `git http-backend`.
+//! - `kube-test-api` (sibling crate): the Kubernetes test API server.
+pub mod app;
+
+pub use app::TestApp;
+
+/// Polls `check` every 50 ms until it returns `Some`, failing the test after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

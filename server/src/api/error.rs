@@ -204,3 +204,38 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     );
     Response::from_parts(parts, Body::new(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn plain_text_errors_from_layers_are_rewritten_into_the_json_shape() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async { (StatusCode::REQUEST_TIMEOUT, "timed out") }),
+            )
+            .route("/ok", get(|| async { "fine" }))
+            .layer(axum::middleware::from_fn(super::json_errors));
+        let res = app
+            .clone()
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "timeout");
+        let res = app
+            .oneshot(Request::get("/ok").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}

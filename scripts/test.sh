@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite (`make test`): set-up, lints, dashboard checks, then every Rust test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "PostgreSQL server binaries (embedded database tests)"
+scripts/ensure-postgres.sh
+
+step "Test database"
+dbdir_file=$(mktemp)
+export BERTH_TEST_DB_DIR_FILE=$dbdir_file
+DATABASE_URL=$(scripts/test-db.sh)
+export DATABASE_URL
+cleanup() {
+  local dir
+  dir=$(cat "$dbdir_file" 2>/dev/null || true)
+  [ -n "$dir" ] && scripts/test-db.sh stop "$dir"
+  rm -f "$dbdir_file"
+}
+trap cleanup EXIT
+echo "DATABASE_URL=${DATABASE_URL}"
+
+step "Dashboard: npm packages, types, lint, component tests, build"
+make -s web-deps
+(cd web && npm run -s check)
+
+step "Rust: formatting and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "Rust: unit, API and end-to-end tests"
+cargo test --workspace --no-fail-fast
