@@ -65,6 +65,7 @@ fn load(file: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 async fn serve(file: Option<PathBuf>) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let config = load(file.as_deref())?;
     let admin_password = std::env::var("BERTH_ADMIN_PASSWORD")
         .ok()
@@ -80,7 +81,7 @@ async fn serve(file: Option<PathBuf>) -> anyhow::Result<()> {
         );
     }
     tracing::info!(address = %app.local_addr(), "Berth is listening");
-    app.run_until(shutdown_signal()).await
+    app.run_until(shutdown).await
 }
 
 /// Writes to stdout; a closed pipe (`berth openapi | head`) is not an error.

@@ -77,7 +77,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             _ => {
                 let message = clean_serde_message(&inner.to_string());
-                let field = field.or_else(|| field_from_message(&message));
+                // serde reports a missing or unknown key at its parent's path; name the key itself.
+                let named = (message.starts_with("missing field")
+                    || message.starts_with("unknown field"))
+                .then(|| field_from_message(&message))
+                .flatten();
+                let field = match (field, named) {
+                    (Some(parent), Some(key)) => Some(format!("{parent}.{key}")),
+                    (None, Some(key)) => Some(key),
+                    (parent, None) => parent,
+                };
                 let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message);
                 e.field = field;
                 e
@@ -255,6 +264,10 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("inner"));
         let e = parse_json::<Body>(br#"{"name":"a","inner":{"count":1},"extra":1}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("extra"));
+        let e = parse_json::<Body>(br#"{"name":"a","inner":{}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("inner.count"));
+        let e = parse_json::<Body>(br#"{"name":"a","inner":{"count":1,"x":2}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("inner.x"));
         let e = parse_json::<Body>(b"{\"name\": ").unwrap_err();
         assert_eq!(
             (e.status, e.code),

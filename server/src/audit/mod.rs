@@ -4,7 +4,6 @@
 //! failed request writes nothing. Details must never contain secrets.
 
 pub mod store;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -30,7 +29,7 @@ pub struct AuditEvent {
     pub target: Option<String>,
     #[schema(required = true)]
     pub client_addr: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub details: serde_json::Value,
 }
 
