@@ -2,10 +2,13 @@
 //!
 //! - [`app::TestApp`]: the real Berth on port 0 against a fresh database, with an admin session.
 //! - `git-fixtures` (sibling crate): real repositories served by `git daemon` and `git http-backend`.
-//! - `kube-test-api` (sibling crate): the Kubernetes test API server.
+//! - [`cluster::TestCluster`]: the Kubernetes test API server (`kube-test-api`), or a real cluster
+//!   when `BERTH_TEST_KUBECONFIG` names one; per-test namespaces, cleaned up.
 pub mod app;
+pub mod cluster;
 
 pub use app::TestApp;
+pub use cluster::TestCluster;
 
 /// Polls `check` every 50 ms until it returns `Some`, failing the test after `timeout`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T
