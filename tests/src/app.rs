@@ -153,6 +153,11 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Starts a graceful shutdown, as SIGTERM would, without waiting for it.
+    pub fn begin_shutdown(&self) {
+        self.stop.cancel();
+    }
+
     /// Stops Berth and waits for it to finish (graceful shutdown).
     pub async fn stop(mut self) {
         self.stop.cancel();

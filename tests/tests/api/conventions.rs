@@ -364,3 +364,43 @@ async fn the_built_dashboard_index_and_assets_are_served() {
             .contains("immutable")
     );
 }
+
+#[tokio::test]
+async fn a_request_in_flight_when_shutdown_begins_still_completes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let body = format!(
+        r#"{{"username":"admin","password":"{}"}}"#,
+        berth_tests::app::ADMIN_PASSWORD
+    );
+    let (head, tail) = body.split_at(10);
+    let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
+        app.addr,
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    // Let the server accept the connection and start reading the body before shutdown begins.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.begin_shutdown();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    conn.write_all(tail.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered before the grace period ended")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"token\""));
+    let addr = app.addr;
+    app.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no new connections after shutdown"
+    );
+}
