@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod environments;
+pub mod events;
 pub mod pagination;
 pub mod scheduler;
 pub mod telemetry;
@@ -25,4 +27,6 @@ pub struct AppState {
     pub auth: auth::Auth,
     pub config: Arc<config::Config>,
     pub vault: crypto::Vault,
+    pub environments: environments::Environments,
+    pub events: events::EventBus,
 }
