@@ -5,7 +5,7 @@
 //! - `kube-test-api` (sibling crate): the Kubernetes test API server.
 pub mod app;
 
-pub use app::TestApp;
+pub use app::{TestApp, captured_logs};
 
 /// Polls `check` every 50 ms until it returns `Some`, failing the test after `timeout`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T

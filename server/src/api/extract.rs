@@ -83,6 +83,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 .then(|| field_from_message(&message))
                 .flatten();
                 let field = match (field, named) {
+                    // Depending on serde's features the path may already end with the key.
+                    (Some(path), Some(key))
+                        if message.starts_with("unknown field")
+                            && (path == key || path.ends_with(&format!(".{key}"))) =>
+                    {
+                        Some(path)
+                    }
                     (Some(parent), Some(key)) => Some(format!("{parent}.{key}")),
                     (None, Some(key)) => Some(key),
                     (parent, None) => parent,

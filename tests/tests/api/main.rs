@@ -3,6 +3,8 @@
 mod audit;
 mod auth;
 mod conventions;
+mod environments;
+mod environments_live;
 mod tokens;
 mod users;
 
