@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod cli;
 mod conventions;
 mod environments;
 mod environments_live;
