@@ -210,6 +210,7 @@ impl Environments {
                     tags: &item.tags,
                     default_namespace: ns,
                     credentials: credentials(r, &sealed, &permissions, report),
+                    next_probe_in: self.inner.probes.interval,
                 },
             )
             .await?;

@@ -101,6 +101,8 @@ pub struct NewRow<'a> {
     pub tags: &'a BTreeMap<String, String>,
     pub default_namespace: &'a str,
     pub credentials: Credentials<'a>,
+    /// The registration just probed the cluster: the next probe is one interval away.
+    pub next_probe_in: std::time::Duration,
 }
 
 pub async fn insert(db: impl PgExecutor<'_>, n: &NewRow<'_>) -> Result<Environment, EnvError> {
@@ -111,7 +113,7 @@ pub async fn insert(db: impl PgExecutor<'_>, n: &NewRow<'_>) -> Result<Environme
            sealed_kubeconfig, permissions, status, kubernetes_version, node_count, probe_latency_ms, \
            last_error, last_probe_at, last_seen_at, next_probe_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now(), \
-           case when $18 then now() end, now()) \
+           case when $18 then now() end, now() + make_interval(secs => $19)) \
          returning {COLUMNS}"
     );
     sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
@@ -133,6 +135,7 @@ pub async fn insert(db: impl PgExecutor<'_>, n: &NewRow<'_>) -> Result<Environme
         .bind(c.report.latency_ms)
         .bind(c.report.error.as_deref())
         .bind(c.report.seen)
+        .bind(n.next_probe_in.as_secs_f64())
         .fetch_one(db)
         .await
         .map(Environment::from)

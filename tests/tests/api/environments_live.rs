@@ -445,3 +445,59 @@ async fn credentials_never_appear_in_responses_the_audit_log_or_the_logs() {
         assert!(!String::from_utf8_lossy(&s).contains(&token));
     }
 }
+
+#[tokio::test]
+async fn replicas_probing_at_once_probe_each_environment_once_per_round() {
+    use berth::environments::service::ProbeSettings;
+    use berth::environments::{Environments, Policy};
+    let app = TestApp::spawn_with(|c| c.probe_interval = Duration::from_secs(3600)).await;
+    let cluster = TestApiServer::start().await;
+    let kc = cluster.kubeconfig(&Identity::Admin);
+    for i in 0..20 {
+        register_ok(&app, &format!("r{i}"), &kc, json!({})).await;
+    }
+    let vault = berth::crypto::Vault::load(None, app.data_dir.path()).unwrap();
+    let replica = || {
+        Environments::new(
+            app.pool.clone(),
+            vault.clone(),
+            Policy::default(),
+            ProbeSettings {
+                interval: Duration::from_secs(3600),
+                concurrency: 3,
+            },
+        )
+    };
+    let (a, b) = (replica(), replica());
+    cluster.clear_requests();
+    sqlx::query("update environment set next_probe_at = now(), last_probe_at = null")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(a.probe_round(), b.probe_round());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    // The application's own clock may have taken some: wait until every row was probed.
+    wait_for(
+        "every environment probed",
+        Duration::from_secs(20),
+        || async {
+            let n: i64 =
+                sqlx::query_scalar("select count(*) from environment where last_probe_at is null")
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap();
+            (n == 0).then_some(())
+        },
+    )
+    .await;
+    let versions = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/version")
+        .count();
+    assert_eq!(versions, 20, "one /version per environment");
+    assert!(ra.probed + rb.probed <= 20);
+    assert!(a.cached_clients() + b.cached_clients() <= 20);
+    // A second round right away finds nothing due.
+    assert_eq!(a.probe_round().await.unwrap().probed, 0);
+}
