@@ -90,6 +90,18 @@ impl Environments {
     /// Connects with the reduced kubeconfig and reports what it found; with `verify`, failures
     /// become errors naming the kubeconfig field to fix.
     async fn check(r: &Reduced, namespace: &str, verify: bool) -> Result<Report, EnvError> {
+        if let Some(expired) = r.client_cert_expires_at.filter(|t| *t < chrono::Utc::now()) {
+            return Err(EnvError::invalid(
+                format!(
+                    "kubeconfig.users[{}].user.client-certificate-data",
+                    r.kubeconfig
+                        .auth_infos
+                        .first()
+                        .map_or("", |a| a.name.as_str())
+                ),
+                format!("the client certificate expired at {expired}"),
+            ));
+        }
         let client = crate::environments::clients::build(r.kubeconfig.clone()).await?;
         let plan = Plan {
             namespace: namespace.to_owned(),
@@ -423,6 +435,7 @@ impl Environments {
             sealed_kubeconfig: sealed,
             permissions: sqlx::types::Json(env.permissions),
             status: env.status.as_str().to_owned(),
+            client_cert_expires_at: env.client_certificate_expires_at,
         };
         self.probe_one(target).await?;
         store::get(&self.inner.pool, id)
@@ -484,6 +497,16 @@ impl Environments {
                 seen: false,
             },
         };
+        let mut report = report;
+        if let Some(expired) = t.client_cert_expires_at.filter(|t| *t < chrono::Utc::now())
+            && report.status != Status::Up
+        {
+            // The server refuses an expired client certificate during the handshake.
+            report.status = Status::Unauthorized;
+            report.error = Some(format!(
+                "the client certificate expired at {expired}; rotate the credentials"
+            ));
+        }
         metrics::counter!("berth_environment_probes_total", "status" => report.status.as_str())
             .increment(1);
         metrics::histogram!("berth_environment_probe_seconds")

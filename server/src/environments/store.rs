@@ -305,6 +305,7 @@ pub struct ProbeTarget {
     pub sealed_kubeconfig: Vec<u8>,
     pub permissions: sqlx::types::Json<Permissions>,
     pub status: String,
+    pub client_cert_expires_at: Option<DateTime<Utc>>,
 }
 
 /// Claims up to `limit` environments due for a probe, moving their `next_probe_at` one interval
@@ -321,7 +322,7 @@ pub async fn claim_due(
                order by next_probe_at limit $1 for update skip locked) due \
          where e.environment_id = due.environment_id \
          returning e.environment_id, e.name, e.default_namespace, e.credential_version, \
-           e.sealed_kubeconfig, e.permissions, e.status",
+           e.sealed_kubeconfig, e.permissions, e.status, e.client_cert_expires_at",
     )
     .bind(limit)
     .bind(secs)

@@ -472,3 +472,51 @@ async fn hostile_yaml_and_huge_uploads_are_refused_quickly() {
         start.elapsed()
     );
 }
+
+/// The admin-cert kubeconfig with a client certificate valid until `not_after`.
+fn cert_kubeconfig(cluster: &TestApiServer, not_after: time::OffsetDateTime) -> String {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let issued = cluster
+        .ca()
+        .client_cert("admin-cert", &["system:masters"], Some(not_after));
+    cluster
+        .kubeconfig(&Identity::AdminCert)
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("client-certificate-data:") {
+                format!("    client-certificate-data: {}", b64(&issued.cert_pem))
+            } else if l.trim_start().starts_with("client-key-data:") {
+                format!("    client-key-data: {}", b64(&issued.key_pem))
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn client_certificates_near_expiry_are_flagged_and_expired_ones_refused() {
+    let app = TestApp::spawn().await;
+    let cluster = TestApiServer::start().await;
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(10);
+    let env = register_ok(&app, "soon", &cert_kubeconfig(&cluster, soon), json!({})).await;
+    assert_eq!(env["client_certificate_expiring"], true, "{env}");
+    assert_eq!(env["status"], "up");
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(300);
+    let env = register_ok(&app, "later", &cert_kubeconfig(&cluster, later), json!({})).await;
+    assert_eq!(env["client_certificate_expiring"], false, "{env}");
+    let past = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let res = register(
+        &app,
+        json!({"name": "expired", "kubeconfig": cert_kubeconfig(&cluster, past)}),
+    )
+    .await;
+    let (_, field, message) = error_of(res, 422).await;
+    assert_eq!(
+        field.as_deref(),
+        Some("kubeconfig.users[admin-cert].user.client-certificate-data")
+    );
+    assert!(message.contains("expired"), "{message}");
+}
