@@ -249,7 +249,7 @@ pub fn with_database(url: &str, db: &str) -> String {
 }
 
 /// Logs from the app under test go to the test's captured output (`BERTH_TEST_LOG` to filter),
-/// and, at debug level, into an in-memory buffer that tests can search ([`captured_logs`]).
+/// and (info, debug for Berth and kube) into an in-memory buffer that tests can search ([`captured_logs`]).
 fn init_test_logging() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -262,8 +262,7 @@ fn init_test_logging() {
         .with_ansi(false)
         .with_writer(|| LogBuffer)
         .with_filter(EnvFilter::new(
-            "debug,hyper=info,hyper_util=info,h2=info,rustls=info,tokio_cron_scheduler=info,\
-             tower=info,sqlx=info",
+            "info,berth=debug,kube=debug,kube_client=debug,tokio_cron_scheduler=warn",
         ));
     let _ = tracing_subscriber::registry()
         .with(shown)
