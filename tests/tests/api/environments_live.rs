@@ -418,7 +418,10 @@ async fn credentials_never_appear_in_responses_the_audit_log_or_the_logs() {
         .await
         .unwrap();
     let logs = captured_logs();
-    assert!(logs.contains("probe round"), "probe rounds are in the captured logs");
+    assert!(
+        logs.contains("probe round"),
+        "probe rounds are in the captured logs"
+    );
     let haystacks = [
         ("responses", bodies.join("\n")),
         ("audit", serde_json::to_string(&audit).unwrap()),
