@@ -85,12 +85,15 @@ pub enum AccessLevel {
 
 /// The permissions summary shown on an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(default)]
 pub struct Permissions {
+    #[schema(required = true)]
     pub level: AccessLevel,
     /// The namespace the namespaced or read-only checks were made in.
     #[schema(required = true)]
     pub namespace: Option<String>,
     /// Whether the credentials may list nodes (the probe then reports a node count).
+    #[schema(required = true)]
     pub can_list_nodes: bool,
 }
 

@@ -504,3 +504,81 @@ async fn replicas_probing_at_once_probe_each_environment_once_per_round() {
     // A second round right away finds nothing due.
     assert_eq!(a.probe_round().await.unwrap().probed, 0);
 }
+
+#[tokio::test]
+async fn the_sql_selector_matches_exactly_what_the_rust_selector_matches() {
+    use std::collections::BTreeMap;
+
+    use berth::environments::Selector;
+    use berth::environments::store::{Filter, list};
+    use berth::pagination::PageParams;
+    let app = TestApp::spawn().await;
+    let envs = ["prod", "dev", "staging"];
+    let regions = ["eu", "us", "ap"];
+    let mut all: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    for i in 0..60usize {
+        let mut tags = BTreeMap::new();
+        if i % 5 != 0 {
+            tags.insert("env".to_owned(), envs[i % 3].to_owned());
+        }
+        if i % 7 != 0 {
+            tags.insert("region".to_owned(), regions[(i / 3) % 3].to_owned());
+        }
+        if i % 4 == 0 {
+            tags.insert("example.com/gpu".to_owned(), "a100".to_owned());
+        }
+        let name = format!("e{i:02}");
+        sqlx::query(
+            "insert into environment (environment_id, name, tags, server_url, context_name, \
+             auth_kind, sealed_kubeconfig) values ($1, $2, $3, 'https://k', 'c', 'token', '\\x00')",
+        )
+        .bind(uuid::Uuid::new_v4())
+        .bind(&name)
+        .bind(sqlx::types::Json(&tags))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        all.push((name, tags));
+    }
+    let selectors = [
+        "",
+        "env=prod",
+        "env==dev,region=eu",
+        "env!=prod",
+        "env in (prod,staging)",
+        "env notin (prod,staging)",
+        "region in (eu),env notin (dev)",
+        "example.com/gpu",
+        "!example.com/gpu",
+        "!env,region",
+        "env,!region",
+        "env=prod,env=dev",
+        "env=prod,env=prod",
+        "region!=us,example.com/gpu=a100",
+        "env in (prod),env in (dev)",
+        "missing!=x",
+        "missing notin (x)",
+        "missing in (x)",
+    ];
+    let page = PageParams {
+        limit: Some(500),
+        cursor: None,
+    }
+    .parse()
+    .unwrap();
+    for text in selectors {
+        let selector = Selector::parse(text).unwrap();
+        let want: Vec<&str> = all
+            .iter()
+            .filter(|(_, t)| selector.matches(t))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let filter = Filter {
+            selector,
+            ..Filter::default()
+        };
+        let got = list(&app.pool, &filter, &page).await.unwrap();
+        let got: Vec<&str> = got.items.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(got, want, "{text}");
+    }
+}
