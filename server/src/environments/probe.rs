@@ -127,15 +127,28 @@ async fn run(client: &kube::Client, plan: &Plan, start: Instant) -> Report {
         plan.can_list_nodes
     };
     if can_list_nodes {
-        match Api::<Node>::all(client.clone())
-            .list(&ListParams::default())
-            .await
-        {
-            Ok(list) => report.node_count = i32::try_from(list.items.len()).ok(),
+        match count_nodes(client).await {
+            Ok(n) => report.node_count = Some(n),
             Err(e) => report.error = Some(format!("listing nodes: {}", classify(&e).1)),
         }
     }
     report
+}
+
+/// Counts nodes page by page (500 a page, metadata only), so large clusters never send one
+/// huge list.
+async fn count_nodes(client: &kube::Client) -> Result<i32, kube::Error> {
+    let api = Api::<Node>::all(client.clone());
+    let mut params = ListParams::default().limit(500);
+    let mut count = 0usize;
+    loop {
+        let page = api.list_metadata(&params).await?;
+        count += page.items.len();
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(i32::try_from(count).unwrap_or(i32::MAX)),
+        }
+    }
 }
 
 async fn allowed(
