@@ -363,8 +363,8 @@ impl Environments {
     }
 
     /// Deletes the environment's record and credentials. Nothing in the cluster is touched.
-    /// `force` is accepted for when stacks target the environment (they do not exist yet, so
-    /// nothing refuses a deletion today).
+    /// A row still referenced by a foreign key is refused (409 `in_use`); `force` is where the
+    /// stacks module removes its targets in this transaction (no stacks exist yet).
     #[tracing::instrument(skip_all, fields(environment = %id), err(Display))]
     pub async fn delete(&self, id: Uuid, force: bool, actor: &Actor) -> Result<(), EnvError> {
         let mut tx = self.inner.pool.begin().await?;

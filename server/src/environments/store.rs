@@ -287,11 +287,20 @@ pub async fn update(
         .map(Environment::from))
 }
 
+/// Deletes the row; a row still referenced (by stack targets, once they exist) is `InUse`.
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, EnvError> {
     let done = sqlx::query("delete from environment where environment_id = $1")
         .bind(id)
         .execute(db)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => EnvError::InUse {
+                message: "stacks target this environment; delete with force=true to remove \
+                          them from those stacks"
+                    .into(),
+            },
+            _ => EnvError::Database(e),
+        })?;
     Ok(done.rows_affected() == 1)
 }
 
