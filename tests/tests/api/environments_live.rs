@@ -582,3 +582,38 @@ async fn the_sql_selector_matches_exactly_what_the_rust_selector_matches() {
         assert_eq!(got, want, "{text}");
     }
 }
+
+#[tokio::test]
+async fn an_environment_still_referenced_is_not_deleted() {
+    let app = TestApp::spawn().await;
+    let cluster = TestApiServer::start().await;
+    let env = register_ok(
+        &app,
+        "held",
+        &cluster.kubeconfig(&Identity::Admin),
+        json!({}),
+    )
+    .await;
+    // Stand-in for the stacks' target table.
+    sqlx::query(
+        "create table stack_target_probe (environment_id uuid not null \
+         references environment (environment_id))",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into stack_target_probe values ($1)")
+        .bind(uuid::Uuid::parse_str(env["id"].as_str().unwrap()).unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .admin(Method::DELETE, "/api/v1/environments/held")
+        .send()
+        .await
+        .unwrap();
+    let (code, _, message) = error_of(res, 409).await;
+    assert_eq!(code, "in_use", "{message}");
+    assert!(app.audit_actions("environment.delete").await.is_empty());
+    get(&app, "/api/v1/environments/held").await;
+}
