@@ -617,3 +617,46 @@ async fn an_environment_still_referenced_is_not_deleted() {
     assert!(app.audit_actions("environment.delete").await.is_empty());
     get(&app, "/api/v1/environments/held").await;
 }
+
+#[tokio::test]
+async fn events_notified_by_another_replica_reach_this_replicas_stream() {
+    let app = TestApp::spawn().await;
+    let viewer = app.user_with_role("vic", "viewer").await;
+    let res = app
+        .as_token(&viewer, Method::GET, "/api/v1/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut stream = res.bytes_stream();
+    let payload = json!({"kind": "environment.status", "at": "2026-11-23T00:00:00Z",
+                         "data": {"name": "elsewhere", "status": "down"}});
+    // Another replica publishes through PostgreSQL; the listener may still be connecting.
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            sqlx::query("select pg_notify('berth_events', $1)")
+                .bind(payload.to_string())
+                .execute(&app.pool)
+                .await
+                .unwrap();
+            if let Ok(Some(chunk)) =
+                tokio::time::timeout(Duration::from_millis(500), stream.next()).await
+            {
+                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+                if text.contains("elsewhere") {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no event streamed: {text}"));
+    assert!(text.contains("event: environment.status"), "{text}");
+    let res = app
+        .anon(Method::GET, "/api/v1/events")
+        .send()
+        .await
+        .unwrap();
+    error_of(res, 401).await;
+}
