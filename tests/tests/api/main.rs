@@ -6,6 +6,7 @@ mod cli;
 mod conventions;
 mod environments;
 mod environments_live;
+mod environments_select;
 mod tokens;
 mod users;
 
