@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod kubeconfig;
 pub mod probe;
+mod rounds;
 pub mod selector;
 pub mod service;
 pub mod store;
