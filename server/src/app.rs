@@ -15,6 +15,9 @@ use crate::auth::jwt::SessionKeys;
 use crate::config::Config;
 use crate::crypto::{Secret, Vault};
 use crate::db::Database;
+use crate::environments::service::ProbeSettings;
+use crate::environments::{Environments, Policy};
+use crate::events::EventBus;
 use crate::scheduler::Clock;
 use crate::{AppState, api};
 
@@ -72,11 +75,25 @@ impl Application {
             config.session_ttl,
         );
         let generated = auth.bootstrap_admin(admin_password).await?;
+        let environments = Environments::new(
+            db.pool.clone(),
+            vault.clone(),
+            Policy {
+                allow_exec: config.allow_kubeconfig_exec,
+                allow_http: config.allow_http_clusters,
+            },
+            ProbeSettings {
+                interval: config.probe_interval,
+                concurrency: config.probe_concurrency,
+            },
+        );
         let state = AppState {
             pool: db.pool.clone(),
             auth,
             config: Arc::new(config),
             vault,
+            environments,
+            events: EventBus::new(),
         };
         Ok((state, generated))
     }
@@ -105,6 +122,12 @@ impl Application {
         let grace = state.config.shutdown_grace;
         let stop = CancellationToken::new();
         let clock = start_jobs(&state).await?;
+        let listener_task = tokio::spawn(
+            state
+                .events
+                .clone()
+                .run_listener(state.pool.clone(), stop.clone()),
+        );
         let app = api::router(state.clone());
         let server_stop = stop.clone();
         let server = tokio::spawn(async move {
@@ -118,6 +141,7 @@ impl Application {
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
         stop.cancel();
+        state.events.close();
         match tokio::time::timeout(grace, server).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP server error"),
@@ -128,6 +152,7 @@ impl Application {
             ),
         }
         clock.shutdown().await;
+        let _ = listener_task.await;
         db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -148,6 +173,24 @@ async fn start_jobs(state: &AppState) -> anyhow::Result<Clock> {
         })
         .await
         .context("scheduling auth housekeeping")?;
+    let environments = state.environments.clone();
+    clock
+        .add("environment probes", "* * * * * *", move || {
+            let environments = environments.clone();
+            async move {
+                match environments.probe_round().await {
+                    Ok(stats) if stats.probed > 0 => tracing::debug!(
+                        probed = stats.probed,
+                        changed = stats.changed,
+                        "probe round"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "environment probe round failed"),
+                }
+            }
+        })
+        .await
+        .context("scheduling environment probes")?;
     clock.start().await.context("starting the scheduler")?;
     Ok(clock)
 }

@@ -31,6 +31,10 @@ pub const KNOWN_ENV: &[&str] = &[
     "BERTH_LOGIN_RATE_PER_MINUTE",
     "BERTH_TRUST_FORWARDED_FOR",
     "BERTH_SHUTDOWN_GRACE",
+    "BERTH_ALLOW_KUBECONFIG_EXEC",
+    "BERTH_ALLOW_HTTP_CLUSTERS",
+    "BERTH_PROBE_INTERVAL",
+    "BERTH_PROBE_CONCURRENCY",
     // Used by the CLI client, not by the server.
     "BERTH_URL",
     "BERTH_TOKEN",
@@ -74,6 +78,14 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Accept kubeconfig users with `exec` or `auth-provider` plugins (they run programs on the server).
+    pub allow_kubeconfig_exec: bool,
+    /// Accept `http://` API servers (credentials travel in clear).
+    pub allow_http_clusters: bool,
+    /// Time between two health probes of one environment.
+    pub probe_interval: Duration,
+    /// Environments probed at once by one replica.
+    pub probe_concurrency: usize,
 }
 
 impl Default for Config {
@@ -93,6 +105,10 @@ impl Default for Config {
             login_rate_per_minute: 10,
             trust_forwarded_for: false,
             shutdown_grace: Duration::from_secs(20),
+            allow_kubeconfig_exec: false,
+            allow_http_clusters: false,
+            probe_interval: Duration::from_secs(60),
+            probe_concurrency: 32,
         }
     }
 }
@@ -133,6 +149,10 @@ struct FileConfig {
     login_rate_per_minute: Option<u32>,
     trust_forwarded_for: Option<bool>,
     shutdown_grace: Option<String>,
+    allow_kubeconfig_exec: Option<bool>,
+    allow_http_clusters: Option<bool>,
+    probe_interval: Option<String>,
+    probe_concurrency: Option<u32>,
 }
 
 /// What loading produced: the configuration plus warnings to log once logging is up.
@@ -216,6 +236,22 @@ impl Config {
             self,
         )?;
         set("shutdown_grace", f.shutdown_grace, self)?;
+        set(
+            "allow_kubeconfig_exec",
+            f.allow_kubeconfig_exec.map(|v| v.to_string()),
+            self,
+        )?;
+        set(
+            "allow_http_clusters",
+            f.allow_http_clusters.map(|v| v.to_string()),
+            self,
+        )?;
+        set("probe_interval", f.probe_interval, self)?;
+        set(
+            "probe_concurrency",
+            f.probe_concurrency.map(|v| v.to_string()),
+            self,
+        )?;
         Ok(())
     }
 
@@ -290,6 +326,21 @@ impl Config {
             }
             "trust_forwarded_for" => {
                 self.trust_forwarded_for = parse_bool(value).map_err(invalid)?;
+            }
+            "allow_kubeconfig_exec" => {
+                self.allow_kubeconfig_exec = parse_bool(value).map_err(invalid)?;
+            }
+            "allow_http_clusters" => {
+                self.allow_http_clusters = parse_bool(value).map_err(invalid)?;
+            }
+            "probe_interval" => {
+                self.probe_interval = parse_duration(value).map_err(invalid)?;
+                if self.probe_interval < Duration::from_secs(1) {
+                    return Err(invalid("must be at least 1s".into()));
+                }
+            }
+            "probe_concurrency" => {
+                self.probe_concurrency = parse_bounded(value, 1, 1000).map_err(invalid)?;
             }
             other => return Err(invalid(format!("unknown setting {other}"))),
         }
@@ -383,7 +434,8 @@ impl fmt::Display for Config {
             f,
             "listen={} database={} database_max_connections={} data_dir={} secret_key={} \
              log_format={:?} log={} web_dir={} session_ttl={} request_timeout={} body_limit={} \
-             login_rate_per_minute={} trust_forwarded_for={} shutdown_grace={}",
+             login_rate_per_minute={} trust_forwarded_for={} shutdown_grace={} \
+             allow_kubeconfig_exec={} allow_http_clusters={} probe_interval={} probe_concurrency={}",
             self.listen,
             db,
             self.database_max_connections,
@@ -398,6 +450,10 @@ impl fmt::Display for Config {
             self.login_rate_per_minute,
             self.trust_forwarded_for,
             format_duration(self.shutdown_grace),
+            self.allow_kubeconfig_exec,
+            self.allow_http_clusters,
+            format_duration(self.probe_interval),
+            self.probe_concurrency,
         )
     }
 }
@@ -462,6 +518,18 @@ trust_forwarded_for = false
 
 # After SIGINT/SIGTERM, in-flight requests get this long to finish.
 shutdown_grace = "20s"
+
+# Kubeconfigs whose user runs an exec or auth-provider plugin are refused: the plugin would run
+# on the Berth server. Allow them only if you control every kubeconfig that admins upload.
+allow_kubeconfig_exec = false
+
+# API servers on plain http:// are refused (credentials would travel in clear).
+allow_http_clusters = false
+
+# Every environment is probed (/version, node count) this often, by at most probe_concurrency
+# probes at once per replica; replicas share the work.
+probe_interval = "1m"
+probe_concurrency = 32
 "#;
 
 #[cfg(test)]

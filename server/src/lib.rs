@@ -7,9 +7,12 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod environments;
+pub mod events;
 pub mod pagination;
 pub mod scheduler;
 pub mod telemetry;
@@ -25,4 +28,6 @@ pub struct AppState {
     pub auth: auth::Auth,
     pub config: Arc<config::Config>,
     pub vault: crypto::Vault,
+    pub environments: environments::Environments,
+    pub events: events::EventBus,
 }

@@ -253,10 +253,55 @@ pub fn with_database(url: &str, db: &str) -> String {
     out
 }
 
-/// Logs from the app under test go to the test's captured output (`BERTH_TEST_LOG` to filter).
+/// Logs from the app under test go to the test's captured output (`BERTH_TEST_LOG` to filter),
+/// and (info, debug for Berth and kube) into an in-memory buffer that tests can search ([`captured_logs`]).
 fn init_test_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let filter = std::env::var("BERTH_TEST_LOG").unwrap_or_else(|_| "warn".to_owned());
-    berth::telemetry::init_logging(berth::config::LogFormat::Text, &filter);
+    let shown = tracing_subscriber::fmt::layer()
+        .with_test_writer()
+        .with_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn")));
+    let captured = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(|| LogBuffer)
+        .with_filter(EnvFilter::new(
+            "info,berth=debug,kube=debug,kube_client=debug,tokio_cron_scheduler=warn",
+        ));
+    let _ = tracing_subscriber::registry()
+        .with(shown)
+        .with(captured)
+        .try_init();
+}
+
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogBuffer;
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut logs = LOGS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bounded: keep the last 64 MiB.
+        if logs.len() > 64 << 20 {
+            logs.drain(..32 << 20);
+        }
+        logs.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything logged (debug level and up) by every Berth started in this test process.
+pub fn captured_logs() -> String {
+    let logs = LOGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    String::from_utf8_lossy(&logs).into_owned()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 pub mod app;
 pub mod cluster;
 
-pub use app::TestApp;
+pub use app::{TestApp, captured_logs};
 pub use cluster::TestCluster;
 
 /// Polls `check` every 50 ms until it returns `Some`, failing the test after `timeout`.

@@ -83,6 +83,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 .then(|| field_from_message(&message))
                 .flatten();
                 let field = match (field, named) {
+                    // Depending on serde's features the path may already end with the key.
+                    (Some(path), Some(key))
+                        if message.starts_with("unknown field")
+                            && (path == key || path.ends_with(&format!(".{key}"))) =>
+                    {
+                        Some(path)
+                    }
                     (Some(parent), Some(key)) => Some(format!("{parent}.{key}")),
                     (None, Some(key)) => Some(key),
                     (parent, None) => parent,
@@ -108,6 +115,105 @@ fn clean_serde_message(m: &str) -> String {
         Some(i) => m[..i].to_owned(),
         None => m.to_owned(),
     }
+}
+
+/// Largest single field of a multipart form, in bytes (a kubeconfig is at most 1 MiB).
+pub const MAX_FORM_FIELD_BYTES: usize = 1024 * 1024;
+
+/// One field of a multipart form.
+pub struct FormField {
+    pub name: String,
+    pub value: Bytes,
+}
+
+/// A `multipart/form-data` body read strictly: 415 for another content type, 400 for a malformed
+/// body, 413 naming the field when one field exceeds [`MAX_FORM_FIELD_BYTES`] (or the body limit).
+/// Which fields are allowed is the handler's business.
+pub struct ApiMultipart(pub Vec<FormField>);
+
+impl<S> FromRequest<S> for ApiMultipart
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_multipart(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected Content-Type: multipart/form-data",
+            )
+            .with_field("content-type"));
+        }
+        let mut form = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(Some("body".into()), e.body_text()))?;
+        let too_large = |field: &str| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("form field {field} is larger than {MAX_FORM_FIELD_BYTES} bytes"),
+            )
+            .with_field(field)
+        };
+        let mut fields = Vec::new();
+        loop {
+            let next = form
+                .next_field()
+                .await
+                .map_err(|e| multipart_error(&e, "body"))?;
+            let Some(mut field) = next else { break };
+            let name = field.name().unwrap_or_default().to_owned();
+            let mut value = Vec::new();
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(&e, &name))?
+            {
+                if value.len() + chunk.len() > MAX_FORM_FIELD_BYTES {
+                    return Err(too_large(&name));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            if fields.len() >= 256 {
+                return Err(ApiError::bad_request(
+                    Some("body".into()),
+                    "too many form fields",
+                ));
+            }
+            fields.push(FormField {
+                name,
+                value: Bytes::from(value),
+            });
+        }
+        Ok(ApiMultipart(fields))
+    }
+}
+
+fn multipart_error(e: &axum::extract::multipart::MultipartError, field: &str) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        )
+        .with_field(field)
+    } else {
+        ApiError::bad_request(
+            Some(field.to_owned()),
+            format!("malformed multipart body: {}", e.body_text()),
+        )
+    }
+}
+
+/// Whether the request's content type is `multipart/form-data`.
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == "multipart" && m.subtype() == "form-data")
 }
 
 /// A query string parsed strictly: unknown parameters and bad values are 400s naming the parameter.

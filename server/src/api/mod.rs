@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod environments;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod system;
 pub mod tokens;
@@ -39,7 +41,8 @@ use error::ApiError;
         Lists are cursor-paginated: pass `next_cursor` back as `cursor`."),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::auth::Role)),
-    tags((name = "auth"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "system"))
+    tags((name = "auth"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "environments"),
+        (name = "events"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -62,6 +65,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(environments::router())
+        .merge(events::router())
         .merge(system::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }

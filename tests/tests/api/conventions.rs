@@ -133,9 +133,13 @@ async fn an_oversized_body_is_413_and_writes_nothing() {
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(stream))
         .send()
-        .await
-        .unwrap();
-    assert_eq!(error_of(res, 413).await.0, "payload_too_large");
+        .await;
+    // The server answers 413 as soon as the limit is crossed and then closes the connection; a
+    // client still writing may see that close before it reads the answer. Either way: refused.
+    match res {
+        Ok(res) => assert_eq!(error_of(res, 413).await.0, "payload_too_large"),
+        Err(e) => assert!(e.is_request() || e.is_body(), "unexpected error: {e}"),
+    }
     let n: i64 = sqlx::query_scalar("select count(*) from app_user")
         .fetch_one(&app.pool)
         .await

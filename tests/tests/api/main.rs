@@ -2,7 +2,11 @@
 
 mod audit;
 mod auth;
+mod cli;
 mod conventions;
+mod environments;
+mod environments_live;
+mod environments_select;
 mod tokens;
 mod users;
 

@@ -1,0 +1,501 @@
+//! Living with environments: probes, status events, selectors, updates, rotation, deletion,
+//! roles, and credentials that never leak.
+
+use std::time::Duration;
+
+use base64::Engine;
+use berth_tests::{TestApp, captured_logs, wait_for};
+use futures::StreamExt;
+use kube_test_api::{BadKubeconfig, Identity, TestApiServer};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::environments::{register, register_ok};
+use crate::error_of;
+
+async fn get(app: &TestApp, path: &str) -> Value {
+    let res = app.admin(Method::GET, path).send().await.unwrap();
+    assert_eq!(res.status(), 200, "GET {path}");
+    res.json().await.unwrap()
+}
+
+async fn spawn_fast_probes() -> TestApp {
+    TestApp::spawn_with(|c| c.probe_interval = Duration::from_secs(1)).await
+}
+
+#[tokio::test]
+async fn a_cluster_that_goes_down_and_comes_back_is_seen_audited_and_streamed() {
+    let app = spawn_fast_probes().await;
+    let cluster = TestApiServer::start().await;
+    let env = register_ok(
+        &app,
+        "flaky",
+        &cluster.kubeconfig(&Identity::Admin),
+        json!({}),
+    )
+    .await;
+    let path = format!("/api/v1/environments/{}", env["id"].as_str().unwrap());
+
+    let events = app
+        .admin(Method::GET, "/api/v1/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    assert!(
+        events.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut stream = events.bytes_stream();
+
+    cluster.go_down().await;
+    let down = wait_for("status down", Duration::from_secs(30), || async {
+        let e = get(&app, &path).await;
+        (e["status"] == "down").then_some(e)
+    })
+    .await;
+    assert!(down["last_error"].is_string(), "{down}");
+    let last_seen = down["last_seen_at"].clone();
+    assert!(last_seen.is_string());
+
+    cluster.come_back().await;
+    let up = wait_for("status up", Duration::from_secs(30), || async {
+        let e = get(&app, &path).await;
+        (e["status"] == "up").then_some(e)
+    })
+    .await;
+    assert!(up["last_error"].is_null(), "{up}");
+    assert_ne!(up["last_seen_at"], last_seen);
+    assert!(up["probe_latency_ms"].is_number());
+    assert_eq!(up["node_count"], 2);
+
+    let changes = app.audit_actions("environment.status").await;
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes[0], (None, Some("environment:flaky".to_owned())));
+
+    // Both changes arrived on the SSE stream.
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while text.matches("event: environment.status").count() < 2 {
+            let chunk = stream.next().await.expect("stream open").unwrap();
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("status events not streamed: {text}"));
+    assert!(text.contains("\"status\":\"down\""), "{text}");
+    assert!(text.contains("\"status\":\"up\""), "{text}");
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_old_credentials_when_the_new_ones_fail() {
+    let app = TestApp::spawn().await;
+    let cluster = TestApiServer::start().await;
+    let env = register_ok(
+        &app,
+        "rot",
+        &cluster.kubeconfig(&Identity::Admin),
+        json!({}),
+    )
+    .await;
+    let sealed_before: Vec<u8> =
+        sqlx::query_scalar("select sealed_kubeconfig from environment where name = 'rot'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let rotate = |kubeconfig: String| {
+        app.admin(Method::PUT, "/api/v1/environments/rot/kubeconfig")
+            .json(&json!({"kubeconfig": kubeconfig}))
+            .send()
+    };
+    for bad in [
+        cluster.bad_kubeconfig(BadKubeconfig::ExpiredToken),
+        cluster.bad_kubeconfig(BadKubeconfig::WrongCa),
+        cluster
+            .kubeconfig(&Identity::Admin)
+            .replace("token:", "tokenFile: /x\n    x:"),
+    ] {
+        let res = rotate(bad).await.unwrap();
+        assert_eq!(res.status(), 422);
+    }
+    let after = get(&app, "/api/v1/environments/rot").await;
+    assert_eq!(after["credential_version"], 1);
+    assert_eq!(after["auth_kind"], "token");
+    let sealed_after: Vec<u8> =
+        sqlx::query_scalar("select sealed_kubeconfig from environment where name = 'rot'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(sealed_before, sealed_after);
+    // The old credentials still work.
+    let probed: Value = app
+        .admin(Method::POST, "/api/v1/environments/rot/probe")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(probed["status"], "up", "{probed}");
+
+    let res = rotate(cluster.kubeconfig(&Identity::AdminCert))
+        .await
+        .unwrap();
+    let rotated: Value = res.json().await.unwrap();
+    assert_eq!(rotated["auth_kind"], "client_certificate", "{rotated}");
+    assert_eq!(rotated["credential_version"], 2);
+    assert_eq!(rotated["id"], env["id"]);
+    assert_eq!(
+        app.audit_actions("environment.rotate_credentials")
+            .await
+            .len(),
+        1
+    );
+    // The cached client was rebuilt: the probe now authenticates with the certificate.
+    cluster.clear_requests();
+    let probed: Value = app
+        .admin(Method::POST, "/api/v1/environments/rot/probe")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(probed["status"], "up");
+    let users: Vec<String> = cluster.requests().into_iter().map(|r| r.user).collect();
+    assert!(users.iter().all(|u| u == "admin-cert"), "{users:?}");
+}
+
+#[tokio::test]
+async fn admins_update_and_delete_while_operators_and_viewers_only_read() {
+    let app = TestApp::spawn().await;
+    let cluster = TestApiServer::start().await;
+    let kc = cluster.kubeconfig(&Identity::Admin);
+    register_ok(&app, "shared", &kc, json!({"env": "dev"})).await;
+    let viewer = app.user_with_role("vic", "viewer").await;
+    let operator = app.user_with_role("olga", "operator").await;
+    for token in [&viewer, &operator] {
+        let res = app
+            .as_token(token, Method::GET, "/api/v1/environments")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = app
+            .as_token(token, Method::GET, "/api/v1/environments/shared")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        for (method, path, body) in [
+            (
+                Method::POST,
+                "/api/v1/environments",
+                json!({"name": "x", "kubeconfig": kc}),
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/environments/shared",
+                json!({"name": "y"}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/environments/shared/kubeconfig",
+                json!({"kubeconfig": kc}),
+            ),
+            (Method::DELETE, "/api/v1/environments/shared", json!(null)),
+        ] {
+            let mut req = app.as_token(token, method.clone(), path);
+            if !body.is_null() {
+                req = req.json(&body);
+            }
+            let (code, _, _) = error_of(req.send().await.unwrap(), 403).await;
+            assert_eq!(code, "forbidden", "{method} {path}");
+        }
+    }
+    let res = app
+        .as_token(&viewer, Method::POST, "/api/v1/environments/shared/probe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = app
+        .as_token(&operator, Method::POST, "/api/v1/environments/shared/probe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let res = app
+        .admin(Method::PATCH, "/api/v1/environments/shared")
+        .json(&json!({"name": "renamed", "tags": {"env": "prod"}, "default_namespace": "apps"}))
+        .send()
+        .await
+        .unwrap();
+    let updated: Value = res.json().await.unwrap();
+    assert_eq!(updated["name"], "renamed", "{updated}");
+    assert_eq!(updated["tags"], json!({"env": "prod"}));
+    assert_eq!(updated["default_namespace"], "apps");
+    let res = app
+        .admin(Method::PATCH, "/api/v1/environments/renamed")
+        .json(&json!({"tags": {"env": "bad value"}}))
+        .send()
+        .await
+        .unwrap();
+    let (_, field, _) = error_of(res, 422).await;
+    assert_eq!(field.as_deref(), Some("tags.env"));
+
+    let res = app
+        .admin(Method::DELETE, "/api/v1/environments/renamed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = app
+        .admin(Method::GET, "/api/v1/environments/renamed")
+        .send()
+        .await
+        .unwrap();
+    error_of(res, 404).await;
+    assert_eq!(app.audit_actions("environment.delete").await.len(), 1);
+    assert_eq!(app.audit_actions("environment.update").await.len(), 1);
+    // Deleting touched nothing in the cluster.
+    assert!(cluster.requests().iter().all(|r| r.method != "DELETE"));
+}
+
+#[tokio::test]
+async fn credentials_never_appear_in_responses_the_audit_log_or_the_logs() {
+    let app = spawn_fast_probes().await;
+    let cluster = TestApiServer::start().await;
+    let token = cluster.token(&Identity::Admin).unwrap();
+    let cert_kc = cluster.kubeconfig(&Identity::AdminCert);
+    let key_b64 = cert_kc
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-key-data: "))
+        .unwrap()
+        .to_owned();
+    let key_pem = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&key_b64)
+            .unwrap(),
+    )
+    .unwrap();
+    let key_body: String = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .join("");
+    let mut bodies = Vec::new();
+    for (name, kc) in [
+        ("tok", cluster.kubeconfig(&Identity::Admin)),
+        ("cert", cert_kc),
+    ] {
+        let res = register(&app, json!({"name": name, "kubeconfig": kc})).await;
+        bodies.push(res.text().await.unwrap());
+    }
+    // A refused one (the messages must not quote the file either).
+    let bad = cluster
+        .kubeconfig(&Identity::Admin)
+        .replace("clusters:", "clusters: 12\nx:");
+    let res = register(&app, json!({"name": "bad", "kubeconfig": bad})).await;
+    bodies.push(res.text().await.unwrap());
+    let res = app
+        .admin(Method::PUT, "/api/v1/environments/tok/kubeconfig")
+        .json(&json!({"kubeconfig": cluster.kubeconfig(&Identity::Admin)}))
+        .send()
+        .await
+        .unwrap();
+    bodies.push(res.text().await.unwrap());
+    // Let a few probe rounds run so their logs are captured too.
+    wait_for("a probe round", Duration::from_secs(20), || async {
+        let e = get(&app, "/api/v1/environments/cert").await;
+        (e["last_probe_at"] != e["created_at"]).then_some(())
+    })
+    .await;
+    for path in [
+        "/api/v1/environments",
+        "/api/v1/environments/tok",
+        "/api/v1/environments/cert",
+        "/api/v1/audit?limit=500",
+    ] {
+        bodies.push(
+            app.admin(Method::GET, path)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    let audit: Vec<Value> = sqlx::query_scalar("select details from audit_event")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let logs = captured_logs();
+    assert!(
+        logs.contains("probe round"),
+        "probe rounds are in the captured logs"
+    );
+    let haystacks = [
+        ("responses", bodies.join("\n")),
+        ("audit", serde_json::to_string(&audit).unwrap()),
+        ("logs", logs),
+    ];
+    for (what, text) in &haystacks {
+        for (secret_name, secret) in [
+            ("token", token.as_str()),
+            ("client-key-data", key_b64.as_str()),
+            ("key PEM", &key_body[..40]),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the {secret_name} appears in the {what}"
+            );
+        }
+    }
+    // The sealed column holds no plaintext either.
+    let sealed: Vec<Vec<u8>> = sqlx::query_scalar("select sealed_kubeconfig from environment")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    for s in sealed {
+        assert!(!String::from_utf8_lossy(&s).contains(&token));
+    }
+}
+
+#[tokio::test]
+async fn replicas_probing_at_once_probe_each_environment_once_per_round() {
+    use berth::environments::service::ProbeSettings;
+    use berth::environments::{Environments, Policy};
+    let app = TestApp::spawn_with(|c| c.probe_interval = Duration::from_secs(3600)).await;
+    let cluster = TestApiServer::start().await;
+    let kc = cluster.kubeconfig(&Identity::Admin);
+    for i in 0..20 {
+        register_ok(&app, &format!("r{i}"), &kc, json!({})).await;
+    }
+    let vault = berth::crypto::Vault::load(None, app.data_dir.path()).unwrap();
+    let replica = || {
+        Environments::new(
+            app.pool.clone(),
+            vault.clone(),
+            Policy::default(),
+            ProbeSettings {
+                interval: Duration::from_secs(3600),
+                concurrency: 3,
+            },
+        )
+    };
+    let (a, b) = (replica(), replica());
+    cluster.clear_requests();
+    sqlx::query("update environment set next_probe_at = now(), last_probe_at = null")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(a.probe_round(), b.probe_round());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    // The application's own clock may have taken some: wait until every row was probed.
+    wait_for(
+        "every environment probed",
+        Duration::from_secs(20),
+        || async {
+            let n: i64 =
+                sqlx::query_scalar("select count(*) from environment where last_probe_at is null")
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap();
+            (n == 0).then_some(())
+        },
+    )
+    .await;
+    let versions = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/version")
+        .count();
+    assert_eq!(versions, 20, "one /version per environment");
+    assert!(ra.probed + rb.probed <= 20);
+    assert!(a.cached_clients() + b.cached_clients() <= 20);
+    // A second round right away finds nothing due.
+    assert_eq!(a.probe_round().await.unwrap().probed, 0);
+}
+
+#[tokio::test]
+async fn an_environment_still_referenced_is_not_deleted() {
+    let app = TestApp::spawn().await;
+    let cluster = TestApiServer::start().await;
+    let env = register_ok(
+        &app,
+        "held",
+        &cluster.kubeconfig(&Identity::Admin),
+        json!({}),
+    )
+    .await;
+    // Stand-in for the stacks' target table.
+    sqlx::query(
+        "create table stack_target_probe (environment_id uuid not null \
+         references environment (environment_id))",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into stack_target_probe values ($1)")
+        .bind(uuid::Uuid::parse_str(env["id"].as_str().unwrap()).unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .admin(Method::DELETE, "/api/v1/environments/held")
+        .send()
+        .await
+        .unwrap();
+    let (code, _, message) = error_of(res, 409).await;
+    assert_eq!(code, "in_use", "{message}");
+    assert!(app.audit_actions("environment.delete").await.is_empty());
+    get(&app, "/api/v1/environments/held").await;
+}
+
+#[tokio::test]
+async fn events_notified_by_another_replica_reach_this_replicas_stream() {
+    let app = TestApp::spawn().await;
+    let viewer = app.user_with_role("vic", "viewer").await;
+    let res = app
+        .as_token(&viewer, Method::GET, "/api/v1/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut stream = res.bytes_stream();
+    let payload = json!({"kind": "environment.status", "at": "2026-11-23T00:00:00Z",
+                         "data": {"name": "elsewhere", "status": "down"}});
+    // Another replica publishes through PostgreSQL; the listener may still be connecting.
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            sqlx::query("select pg_notify('berth_events', $1)")
+                .bind(payload.to_string())
+                .execute(&app.pool)
+                .await
+                .unwrap();
+            if let Ok(Some(chunk)) =
+                tokio::time::timeout(Duration::from_millis(500), stream.next()).await
+            {
+                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+                if text.contains("elsewhere") {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no event streamed: {text}"));
+    assert!(text.contains("event: environment.status"), "{text}");
+    let res = app
+        .anon(Method::GET, "/api/v1/events")
+        .send()
+        .await
+        .unwrap();
+    error_of(res, 401).await;
+}
