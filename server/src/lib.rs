@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod git;
 pub mod pagination;
 pub mod scheduler;
 pub mod telemetry;
