@@ -15,6 +15,9 @@ use crate::auth::jwt::SessionKeys;
 use crate::config::Config;
 use crate::crypto::{Secret, Vault};
 use crate::db::Database;
+use crate::repositories::schedule::ScheduleLimits;
+use crate::repositories::service::RepositoryPolicy;
+use crate::repositories::{GitRunner, Poller, Repositories};
 use crate::scheduler::Clock;
 use crate::{AppState, api};
 
@@ -72,11 +75,23 @@ impl Application {
             config.session_ttl,
         );
         let generated = auth.bootstrap_admin(admin_password).await?;
+        let git = GitRunner::new(&config.data_dir, config.git_concurrency, config.git_timeout);
+        let policy = RepositoryPolicy {
+            allow_local: config.allow_local_repositories,
+            limits: ScheduleLimits {
+                min_interval: config.min_poll_interval,
+                default_interval: config.default_poll_interval,
+            },
+        };
+        let repositories = Repositories::new(db.pool.clone(), vault.clone(), policy, git);
+        let poller = Poller::new(repositories.clone(), config.git_concurrency);
         let state = AppState {
             pool: db.pool.clone(),
             auth,
             config: Arc::new(config),
             vault,
+            repositories,
+            poller,
         };
         Ok((state, generated))
     }
@@ -105,6 +120,7 @@ impl Application {
         let grace = state.config.shutdown_grace;
         let stop = CancellationToken::new();
         let clock = start_jobs(&state).await?;
+        state.poller.start(stop.clone());
         let app = api::router(state.clone());
         let server_stop = stop.clone();
         let server = tokio::spawn(async move {
@@ -128,6 +144,7 @@ impl Application {
             ),
         }
         clock.shutdown().await;
+        state.poller.shutdown().await;
         db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -148,6 +165,14 @@ async fn start_jobs(state: &AppState) -> anyhow::Result<Clock> {
         })
         .await
         .context("scheduling auth housekeeping")?;
+    let poller = state.poller.clone();
+    clock
+        .add("repository sweep", "* * * * * *", move || {
+            let poller = poller.clone();
+            async move { poller.wake() }
+        })
+        .await
+        .context("scheduling the repository sweep")?;
     clock.start().await.context("starting the scheduler")?;
     Ok(clock)
 }

@@ -31,6 +31,11 @@ pub const KNOWN_ENV: &[&str] = &[
     "BERTH_LOGIN_RATE_PER_MINUTE",
     "BERTH_TRUST_FORWARDED_FOR",
     "BERTH_SHUTDOWN_GRACE",
+    "BERTH_ALLOW_LOCAL_REPOSITORIES",
+    "BERTH_MIN_POLL_INTERVAL",
+    "BERTH_DEFAULT_POLL_INTERVAL",
+    "BERTH_GIT_CONCURRENCY",
+    "BERTH_GIT_TIMEOUT",
     // Used by the CLI client, not by the server.
     "BERTH_URL",
     "BERTH_TOKEN",
@@ -74,6 +79,16 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Accept `file://` URLs and local paths as repositories (they read the server's own disk).
+    pub allow_local_repositories: bool,
+    /// The shortest poll interval a repository may have (cron schedules included).
+    pub min_poll_interval: Duration,
+    /// The poll interval of repositories registered without a schedule.
+    pub default_poll_interval: Duration,
+    /// Git operations (ref listings, fetches) running at once in this replica.
+    pub git_concurrency: usize,
+    /// Connect and request timeout of one Git network operation.
+    pub git_timeout: Duration,
 }
 
 impl Default for Config {
@@ -93,6 +108,11 @@ impl Default for Config {
             login_rate_per_minute: 10,
             trust_forwarded_for: false,
             shutdown_grace: Duration::from_secs(20),
+            allow_local_repositories: false,
+            min_poll_interval: Duration::from_secs(30),
+            default_poll_interval: Duration::from_secs(300),
+            git_concurrency: 8,
+            git_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -133,6 +153,11 @@ struct FileConfig {
     login_rate_per_minute: Option<u32>,
     trust_forwarded_for: Option<bool>,
     shutdown_grace: Option<String>,
+    allow_local_repositories: Option<bool>,
+    min_poll_interval: Option<String>,
+    default_poll_interval: Option<String>,
+    git_concurrency: Option<u32>,
+    git_timeout: Option<String>,
 }
 
 /// What loading produced: the configuration plus warnings to log once logging is up.
@@ -170,6 +195,7 @@ impl Config {
             }
             config.apply_env(key, value)?;
         }
+        config.check_poll_intervals("configuration")?;
         Ok(Loaded { config, warnings })
     }
 
@@ -216,6 +242,19 @@ impl Config {
             self,
         )?;
         set("shutdown_grace", f.shutdown_grace, self)?;
+        set(
+            "allow_local_repositories",
+            f.allow_local_repositories.map(|v| v.to_string()),
+            self,
+        )?;
+        set("min_poll_interval", f.min_poll_interval, self)?;
+        set("default_poll_interval", f.default_poll_interval, self)?;
+        set(
+            "git_concurrency",
+            f.git_concurrency.map(|v| v.to_string()),
+            self,
+        )?;
+        set("git_timeout", f.git_timeout, self)?;
         Ok(())
     }
 
@@ -291,7 +330,43 @@ impl Config {
             "trust_forwarded_for" => {
                 self.trust_forwarded_for = parse_bool(value).map_err(invalid)?;
             }
+            "allow_local_repositories" => {
+                self.allow_local_repositories = parse_bool(value).map_err(invalid)?;
+            }
+            "min_poll_interval" => {
+                self.min_poll_interval = parse_duration(value).map_err(invalid)?;
+                if self.min_poll_interval < Duration::from_secs(1) {
+                    return Err(invalid("must be at least 1s".into()));
+                }
+            }
+            "default_poll_interval" => {
+                self.default_poll_interval = parse_duration(value).map_err(invalid)?;
+            }
+            "git_concurrency" => {
+                self.git_concurrency = parse_bounded(value, 1, 1024).map_err(invalid)?;
+            }
+            "git_timeout" => {
+                self.git_timeout = parse_duration(value).map_err(invalid)?;
+                if self.git_timeout < Duration::from_secs(1) {
+                    return Err(invalid("must be at least 1s".into()));
+                }
+            }
             other => return Err(invalid(format!("unknown setting {other}"))),
+        }
+        Ok(())
+    }
+
+    /// The default poll interval must respect the minimum.
+    fn check_poll_intervals(&self, source: &str) -> Result<(), ConfigError> {
+        if self.default_poll_interval < self.min_poll_interval {
+            return Err(ConfigError::Invalid {
+                source_name: source.to_owned(),
+                key: "default_poll_interval".into(),
+                reason: format!(
+                    "must be at least min_poll_interval ({})",
+                    format_duration(self.min_poll_interval)
+                ),
+            });
         }
         Ok(())
     }
@@ -383,7 +458,9 @@ impl fmt::Display for Config {
             f,
             "listen={} database={} database_max_connections={} data_dir={} secret_key={} \
              log_format={:?} log={} web_dir={} session_ttl={} request_timeout={} body_limit={} \
-             login_rate_per_minute={} trust_forwarded_for={} shutdown_grace={}",
+             login_rate_per_minute={} trust_forwarded_for={} shutdown_grace={} \
+             allow_local_repositories={} min_poll_interval={} default_poll_interval={} \
+             git_concurrency={} git_timeout={}",
             self.listen,
             db,
             self.database_max_connections,
@@ -398,6 +475,11 @@ impl fmt::Display for Config {
             self.login_rate_per_minute,
             self.trust_forwarded_for,
             format_duration(self.shutdown_grace),
+            self.allow_local_repositories,
+            format_duration(self.min_poll_interval),
+            format_duration(self.default_poll_interval),
+            self.git_concurrency,
+            format_duration(self.git_timeout),
         )
     }
 }
@@ -462,6 +544,16 @@ trust_forwarded_for = false
 
 # After SIGINT/SIGTERM, in-flight requests get this long to finish.
 shutdown_grace = "20s"
+
+# Git repositories. file:// URLs and local paths read the server's own disk: refused unless allowed.
+allow_local_repositories = false
+# The shortest poll interval (cron schedules included), and the interval of repositories
+# registered without a schedule.
+min_poll_interval = "30s"
+default_poll_interval = "5m"
+# Git operations running at once in this replica, and the timeout of one network operation.
+git_concurrency = 8
+git_timeout = "30s"
 "#;
 
 #[cfg(test)]

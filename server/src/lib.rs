@@ -12,8 +12,11 @@ pub mod crypto;
 pub mod db;
 pub mod git;
 pub mod pagination;
+pub mod repositories;
 pub mod scheduler;
+pub mod stacks;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -26,4 +29,6 @@ pub struct AppState {
     pub auth: auth::Auth,
     pub config: Arc<config::Config>,
     pub vault: crypto::Vault,
+    pub repositories: repositories::Repositories,
+    pub poller: repositories::Poller,
 }

@@ -83,6 +83,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 .then(|| field_from_message(&message))
                 .flatten();
                 let field = match (field, named) {
+                    // Some serde_path_to_error builds already end the path with the unknown key.
+                    (Some(parent), Some(key))
+                        if message.starts_with("unknown field")
+                            && (parent == key || parent.ends_with(&format!(".{key}"))) =>
+                    {
+                        Some(parent)
+                    }
                     (Some(parent), Some(key)) => Some(format!("{parent}.{key}")),
                     (None, Some(key)) => Some(key),
                     (parent, None) => parent,

@@ -6,10 +6,12 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod repositories;
 pub mod system;
 pub mod tokens;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -39,7 +41,10 @@ use error::ApiError;
         Lists are cursor-paginated: pass `next_cursor` back as `cursor`."),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::auth::Role)),
-    tags((name = "auth"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "system"))
+    tags((name = "auth"), (name = "users"), (name = "tokens"), (name = "audit"),
+        (name = "repositories", description = "Git repositories: credentials, poll schedules, checks"),
+        (name = "webhooks", description = "Signed webhooks that make a repository check happen now"),
+        (name = "system"))
 )]
 struct ApiDoc;
 
@@ -62,6 +67,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(repositories::router())
+        .merge(webhooks::router())
         .merge(system::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
@@ -102,6 +109,10 @@ pub fn router(state: AppState) -> Router {
             header::COOKIE,
             header::HeaderName::from_static("x-hub-signature-256"),
             header::HeaderName::from_static("x-gitlab-token"),
+            header::HeaderName::from_static("x-hub-signature"),
+            header::HeaderName::from_static("x-gitea-signature"),
+            header::HeaderName::from_static("x-forgejo-signature"),
+            header::HeaderName::from_static("x-berth-signature-256"),
         ]))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
