@@ -3,8 +3,11 @@
 mod audit;
 mod auth;
 mod conventions;
+mod git_support;
+mod repositories;
 mod tokens;
 mod users;
+mod webhooks;
 
 use reqwest::Response;
 use serde_json::Value;
