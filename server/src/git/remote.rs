@@ -122,9 +122,13 @@ pub fn fetch_commit(
     }
     let _ssh = configure_ssh(&mut repo, remote)?;
     let spec = format!("{commit}:refs/berth/commits/{commit}");
+    // gix lists refs before every fetch; an object id yields no `ref-prefix`, so the listing
+    // would hold every ref. This glob matches nothing and narrows that listing to nothing: the
+    // commit comes from the check's own listing, never from this one.
+    let narrow = "refs/berth-none/*:refs/berth-none/*";
     let git_remote = repo
         .remote_at(remote.url.as_str())
-        .and_then(|r| r.with_refspecs([spec.as_str()], Direction::Fetch))
+        .and_then(|r| r.with_refspecs([spec.as_str(), narrow], Direction::Fetch))
         .map_err(|e| GitError::from_gix("preparing the remote", &e))?
         .with_fetch_tags(gix::remote::fetch::Tags::None);
     let connection = git_remote
