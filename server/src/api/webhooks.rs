@@ -170,3 +170,28 @@ async fn receive_webhook(
         }),
     ))
 }
+
+/// The JSON payload, sent as JSON or (GitHub's other option) as a form field `payload`.
+fn parse_payload(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let json = if form {
+        form_urlencoded::parse(body)
+            .find(|(k, _)| k == "payload")
+            .map(|(_, v)| v.into_owned().into_bytes())
+            .ok_or_else(|| {
+                ApiError::bad_request(Some("payload".into()), "form body has no payload field")
+            })?
+    } else {
+        body.to_vec()
+    };
+    serde_json::from_slice(&json).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {e}"),
+        )
+    })
+}

@@ -165,3 +165,49 @@ fn a_repository_deleted_upstream_is_not_found_over_git_daemon() {
     .unwrap_err();
     assert_eq!(err.kind, GitErrorKind::NotFound, "{err}");
 }
+
+#[test]
+fn ssh_urls_run_ssh_with_the_given_key_and_known_hosts_only() {
+    // No SSH server here: prove the plumbing up to the TCP connection (ssh is spawned with our
+    // options, and its refusal is classified).
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id");
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output();
+    let Ok(out) = out else {
+        eprintln!("ssh-keygen missing; skipping");
+        return;
+    };
+    assert!(out.status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let port = git_fixtures::free_port();
+    let remote = RemoteSpec {
+        url: format!("ssh://git@127.0.0.1:{port}/app.git"),
+        auth: GitAuth::Ssh {
+            private_key: Secret::new(std::fs::read_to_string(&key).unwrap()),
+            known_hosts: format!("[127.0.0.1]:{port} {public}"),
+        },
+        ca_bundle: None,
+        skip_tls_verify: false,
+        timeout: Duration::from_secs(5),
+    };
+    let mirror = Mirror::new(dir.path().join("m.git"));
+    let err = list_refs(&mirror, &remote, &["refs/heads/main".into()]).unwrap_err();
+    assert_eq!(err.kind, GitErrorKind::Connection, "{err}");
+    assert!(
+        err.detail.contains("ssh: connect to host 127.0.0.1"),
+        "{err}"
+    );
+    // The key material is gone after the operation.
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("berth-ssh-"))
+        .collect();
+    assert!(
+        leftovers.iter().all(|e| !e.path().join("id").exists()),
+        "{leftovers:?}"
+    );
+}

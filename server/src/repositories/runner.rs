@@ -53,10 +53,18 @@ impl GitRunner {
             .map_err(|_| GitError::new(GitErrorKind::Other, "shutting down"))?;
         let started = Instant::now();
         let span = tracing::Span::current();
-        let result = tokio::task::spawn_blocking(move || span.in_scope(f))
-            .in_current_span()
-            .await
-            .map_err(|e| GitError::new(GitErrorKind::Other, format!("git task failed: {e}")))?;
+        // Transports time out on their own (reqwest, ssh ConnectTimeout); this bounds the wait for
+        // the rest (git:// has no timeout of its own). The thread finishes in the background.
+        let limit = self.timeout * 4;
+        let task = tokio::task::spawn_blocking(move || span.in_scope(f)).in_current_span();
+        let result = match tokio::time::timeout(limit, task).await {
+            Ok(joined) => joined
+                .map_err(|e| GitError::new(GitErrorKind::Other, format!("git task failed: {e}")))?,
+            Err(_) => Err(GitError::new(
+                GitErrorKind::Timeout,
+                format!("no answer within {}s", limit.as_secs()),
+            )),
+        };
         let repository = label.to_owned();
         metrics::histogram!("berth_git_operation_seconds", "operation" => op, "repository" => repository.clone())
             .record(started.elapsed().as_secs_f64());

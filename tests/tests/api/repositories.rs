@@ -570,3 +570,25 @@ async fn a_paused_repository_is_not_polled_and_stays_paused_across_restarts() {
         .unwrap();
     assert!(paused);
 }
+
+#[tokio::test]
+async fn a_paused_stack_gets_no_deployment_event_until_it_is_resumed() {
+    let app = spawn().await;
+    let repo = GitRepo::with_files("app", &[("a/x", "1")]);
+    let daemon = GitDaemon::serve(&[&repo]);
+    let id = id_of(&create_repo(&app, "app", &daemon.url(&repo), json!({})).await);
+    let live = add_stack(&app, id, "live", "main", &["a"]).await;
+    let held = add_stack(&app, id, "held", "main", &["a"]).await;
+    berth::stacks::store::set_paused(&app.pool, held, true)
+        .await
+        .unwrap();
+    check_now(&app, id).await;
+    assert_eq!(events(&app, live).await.len(), 1);
+    assert!(events(&app, held).await.is_empty());
+    berth::stacks::store::set_paused(&app.pool, held, false)
+        .await
+        .unwrap();
+    check_now(&app, id).await;
+    assert_eq!(events(&app, held).await.len(), 1);
+    assert_eq!(events(&app, live).await.len(), 1);
+}
