@@ -81,13 +81,7 @@ async fn receive_webhook(
         ));
     }
     metrics::counter!("berth_webhooks_total", "provider" => provider.as_str()).increment(1);
-    let payload: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("malformed JSON: {e}"),
-        )
-    })?;
+    let payload = parse_payload(&headers, &body)?;
     let mut keys: Vec<String> = webhooks::repository_urls(provider, &payload)
         .iter()
         .filter_map(|u| url::key_of(u))

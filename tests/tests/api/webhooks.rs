@@ -230,3 +230,29 @@ async fn a_storm_of_a_thousand_webhooks_within_a_second_causes_at_most_two_check
 }
 
 use futures::StreamExt;
+
+#[tokio::test]
+async fn a_github_delivery_sent_as_a_form_is_verified_over_the_raw_body() {
+    let app = spawn().await;
+    let repo = GitRepo::with_files("app", &[("a/x", "1")]);
+    let daemon = GitDaemon::serve(&[&repo]);
+    let url = daemon.url(&repo);
+    let created = create_repo(&app, "app", &url, json!({})).await;
+    let secret = created["webhook_secret"].as_str().unwrap().to_owned();
+    let json = String::from_utf8(payload(&url)).unwrap();
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &json)
+        .finish();
+    let res = app
+        .anon(Method::POST, "/api/v1/webhooks/github")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "x-hub-signature-256",
+            format!("sha256={}", sign(secret.as_bytes(), body.as_bytes())),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+}
