@@ -165,6 +165,18 @@ async fn start_jobs(state: &AppState) -> anyhow::Result<Clock> {
         })
         .await
         .context("scheduling auth housekeeping")?;
+    let housekeeping = state.poller.clone();
+    clock
+        .add("repository housekeeping", "30 17 * * * *", move || {
+            let poller = housekeeping.clone();
+            async move {
+                if let Err(e) = poller.housekeeping().await {
+                    tracing::warn!(error = %e, "repository housekeeping failed");
+                }
+            }
+        })
+        .await
+        .context("scheduling repository housekeeping")?;
     let poller = state.poller.clone();
     clock
         .add("repository sweep", "* * * * * *", move || {

@@ -25,8 +25,13 @@ use super::{Repositories, RepositoryError};
 use crate::git::{GitError, GitErrorKind};
 use crate::stacks::{self, TrackedRef, TrackedStack};
 
-/// How long a claimed check may run before another replica may consider it lost.
-const LEASE_SECS: i64 = 600;
+/// How long a claimed check's lease lasts; the replica running it renews it every minute, so a
+/// check whose replica died is re-queued within this time.
+const LEASE_SECS: i64 = 180;
+/// Finished checks are kept this many days.
+const CHECK_RETENTION_DAYS: i32 = 30;
+/// A mirror with more packs than this is deleted (gix does no gc); the next fetch rebuilds it.
+const MAX_MIRROR_PACKS: usize = 64;
 
 #[derive(Clone)]
 pub struct Poller {
@@ -181,13 +186,50 @@ impl Poller {
         Ok(started)
     }
 
+    /// Hourly: prunes old checks, deletes mirrors of deleted repositories and mirrors that grew
+    /// too many packs (they are caches, rebuilt by the next fetch).
+    pub async fn housekeeping(&self) -> Result<(), RepositoryError> {
+        let pruned = store::prune_checks(self.repos.pool(), CHECK_RETENTION_DAYS).await?;
+        let known: std::collections::HashSet<Uuid> = store::all_ids(self.repos.pool())
+            .await?
+            .into_iter()
+            .collect();
+        let root = self.repos.git.mirrors_dir();
+        let removed = tokio::task::spawn_blocking(move || clean_mirrors(&root, &known))
+            .await
+            .map_err(|e| RepositoryError::Internal(e.to_string()))?;
+        if pruned > 0 || removed > 0 {
+            tracing::info!(
+                pruned_checks = pruned,
+                removed_mirrors = removed,
+                "repository housekeeping"
+            );
+        }
+        Ok(())
+    }
+
     /// Runs one claimed check and records it.
     async fn run_check(&self, check: &ClaimedCheck) {
         let started = Instant::now();
         let Ok(Some(row)) = store::get(self.repos.pool(), check.repository_id).await else {
             return;
         };
+        let heartbeat = {
+            let pool = self.repos.pool().clone();
+            let id = check.repository_check_id;
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(60));
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if let Err(e) = store::extend_lease(&pool, id, LEASE_SECS).await {
+                        tracing::warn!(error = %e, "renewing a check's lease failed");
+                    }
+                }
+            })
+        };
         let findings = self.examine(&row, check).await;
+        heartbeat.abort();
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let label = row.name.clone();
         if let Err(e) = self.record(&row, check, findings, duration_ms).await {
@@ -434,4 +476,57 @@ fn trees_json(trees: Vec<(String, Option<String>)>) -> Value {
             .map(|(p, id)| (p, id.map_or(Value::Null, Value::String)))
             .collect(),
     )
+}
+
+/// Removes mirrors of unknown repositories and mirrors with too many packs; returns how many.
+/// A check running on a removed mirror fails at worst once and the next check rebuilds it.
+fn clean_mirrors(root: &std::path::Path, known: &std::collections::HashSet<Uuid>) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let id = name
+            .strip_suffix(".git")
+            .and_then(|s| s.parse::<Uuid>().ok());
+        let packs = std::fs::read_dir(entry.path().join("objects/pack")).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+                .count()
+        });
+        let stale = id.is_none_or(|id| !known.contains(&id));
+        if (stale || packs > MAX_MIRROR_PACKS) && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrors_of_deleted_repositories_and_with_too_many_packs_are_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let keep = Uuid::new_v4();
+        let bloated = Uuid::new_v4();
+        let gone = Uuid::new_v4();
+        for id in [keep, bloated, gone] {
+            std::fs::create_dir_all(root.path().join(format!("{id}.git/objects/pack"))).unwrap();
+        }
+        for i in 0..=MAX_MIRROR_PACKS {
+            std::fs::write(
+                root.path()
+                    .join(format!("{bloated}.git/objects/pack/p{i}.pack")),
+                b"",
+            )
+            .unwrap();
+        }
+        let known = [keep, bloated].into_iter().collect();
+        assert_eq!(clean_mirrors(root.path(), &known), 2);
+        assert!(root.path().join(format!("{keep}.git")).exists());
+        assert!(!root.path().join(format!("{gone}.git")).exists());
+    }
 }

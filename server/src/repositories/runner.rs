@@ -35,6 +35,11 @@ impl GitRunner {
         Mirror::new(self.mirrors.join(format!("{repository_id}.git")))
     }
 
+    /// Where mirrors live.
+    pub fn mirrors_dir(&self) -> PathBuf {
+        self.mirrors.clone()
+    }
+
     /// Free slots for Git work right now.
     pub fn available(&self) -> usize {
         self.limit.available_permits()

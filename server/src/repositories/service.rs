@@ -275,6 +275,10 @@ impl Repositories {
         audit::store::insert(&mut *tx, &event).await?;
         store::notify(&mut *tx).await?;
         tx.commit().await?;
+        if changes.url.is_some() && current.url != row.url {
+            // Another repository's objects: start the cache afresh.
+            self.git.delete_mirror(id).await;
+        }
         self.get(id).await
     }
 

@@ -509,3 +509,39 @@ pub async fn list_checks(
     let checks: Vec<RepositoryCheck> = rows.into_iter().map(Into::into).collect();
     Ok(page.finish(checks, |c| (c.requested_at, c.id)))
 }
+
+/// Extends the lease of a running check (heartbeat of the replica running it).
+pub async fn extend_lease(
+    db: impl PgExecutor<'_>,
+    check_id: Uuid,
+    lease_secs: i64,
+) -> Result<(), RepositoryError> {
+    sqlx::query(
+        "update repository_check set lease_until = now() + make_interval(secs => $2) \
+         where repository_check_id = $1 and status = 'running'",
+    )
+    .bind(check_id)
+    .bind(lease_secs as f64)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Deletes finished checks older than `days` (their deployment events stay).
+pub async fn prune_checks(db: impl PgExecutor<'_>, days: i32) -> Result<u64, RepositoryError> {
+    Ok(sqlx::query(
+        "delete from repository_check where status = 'done' \
+           and finished_at < now() - make_interval(days => $1)",
+    )
+    .bind(days)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Every repository id (mirror clean-up).
+pub async fn all_ids(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>, RepositoryError> {
+    Ok(sqlx::query_scalar("select repository_id from repository")
+        .fetch_all(db)
+        .await?)
+}
