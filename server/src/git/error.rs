@@ -151,13 +151,14 @@ pub fn classify(chain: &str) -> GitErrorKind {
         "tls handshake",
         "invalid_certificate",
         "invalidcertificate",
-        "ssl",
+        "ssl routines",
+        "ssl error",
     ]) {
         GitErrorKind::Tls
     } else if has(&[
         "authentication",
-        "401",
-        "403",
+        "status 401",
+        "status 403",
         "unauthorized",
         "credentials",
         "forbidden",
@@ -171,7 +172,7 @@ pub fn classify(chain: &str) -> GitErrorKind {
     ]) {
         GitErrorKind::Timeout
     } else if has(&[
-        "404",
+        "status 404",
         "not found",
         "does not appear to be a git repository",
         "no such repository",
@@ -229,6 +230,15 @@ mod tests {
             ),
             ("Host key verification failed.", GitErrorKind::Ssh),
             ("something odd", GitErrorKind::Other),
+            // Numbers inside ports or hosts are not status codes.
+            (
+                "ssh: connect to host 127.0.0.1 port 40109: Connection refused",
+                GitErrorKind::Connection,
+            ),
+            (
+                "error sending request for url (https://ssl.example.com:4040/x.git): connection refused",
+                GitErrorKind::Connection,
+            ),
         ];
         for (text, kind) in cases {
             assert_eq!(classify(text), kind, "{text}");
