@@ -663,3 +663,43 @@ async fn git_metrics_count_ref_listings_and_fetches_by_repository() {
         assert!(metrics.contains(name), "{name} missing");
     }
 }
+
+#[tokio::test]
+async fn a_check_whose_replica_died_is_ended_and_queued_again() {
+    let app = spawn().await;
+    let repo = GitRepo::with_files("app", &[("a/x", "1")]);
+    let daemon = GitDaemon::serve(&[&repo]);
+    let id = id_of(&create_repo(&app, "app", &daemon.url(&repo), json!({})).await);
+    let stack = add_stack(&app, id, "s", "main", &["a"]).await;
+    // A check claimed by a replica that stopped renewing its lease.
+    sqlx::query(
+        "insert into repository_check (repository_check_id, repository_id, trigger, status, \
+           started_at, claimed_by, lease_until) \
+         values (gen_random_uuid(), $1, 'schedule', 'running', now() - interval '5 minutes', \
+           gen_random_uuid(), now() - interval '1 second')",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    wait_for("the lost check to be replaced", Duration::from_secs(20), || async {
+        let done: Vec<(String, Option<String>)> = sqlx::query_as(
+            "select outcome, error from repository_check where status = 'done' order by requested_at",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(o, e): (Option<String>, Option<String>)| (o.unwrap_or_default(), e))
+        .collect();
+        (done.len() == 2).then_some(done)
+    })
+    .await;
+    assert_eq!(events(&app, stack).await.len(), 1);
+    let interrupted: i64 =
+        sqlx::query_scalar("select count(*) from repository_check where error like 'interrupted%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(interrupted, 1);
+}
