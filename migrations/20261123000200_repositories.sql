@@ -30,7 +30,8 @@ create table repository (
     next_run_at timestamptz,
     last_check_at timestamptz,
     last_check_duration_ms bigint,
-    -- unchanged | changed | failed
+    -- unchanged (no tracked ref moved) | moved (refs moved, no watched path changed) | changed
+    -- (deployment events emitted) | failed
     last_outcome text,
     last_error text,
     last_error_kind text,
@@ -70,7 +71,7 @@ create table repository_check (
     started_at timestamptz,
     finished_at timestamptz,
     duration_ms bigint,
-    -- unchanged | changed | failed (set when done)
+    -- unchanged | moved | changed | failed (set when done)
     outcome text,
     error text,
     error_kind text,

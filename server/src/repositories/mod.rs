@@ -107,7 +107,7 @@ pub struct RepositoryStatus {
     pub last_check_at: Option<DateTime<Utc>>,
     #[schema(required = true)]
     pub last_check_duration_ms: Option<i64>,
-    /// `unchanged`, `changed` or `failed`.
+    /// `unchanged`, `moved` (refs moved, nothing to deploy), `changed` (deployment events) or `failed`.
     #[schema(required = true)]
     pub last_outcome: Option<String>,
     #[schema(required = true)]
@@ -137,7 +137,7 @@ pub struct RepositoryCheck {
     pub finished_at: Option<DateTime<Utc>>,
     #[schema(required = true)]
     pub duration_ms: Option<i64>,
-    /// `unchanged`, `changed` or `failed`.
+    /// `unchanged`, `moved` (refs moved, nothing to deploy), `changed` (deployment events) or `failed`.
     #[schema(required = true)]
     pub outcome: Option<String>,
     #[schema(required = true)]
