@@ -18,6 +18,9 @@ use crate::db::Database;
 use crate::environments::service::ProbeSettings;
 use crate::environments::{Environments, Policy};
 use crate::events::EventBus;
+use crate::repositories::schedule::ScheduleLimits;
+use crate::repositories::service::RepositoryPolicy;
+use crate::repositories::{GitRunner, Poller, Repositories};
 use crate::scheduler::Clock;
 use crate::{AppState, api};
 
@@ -87,6 +90,16 @@ impl Application {
                 concurrency: config.probe_concurrency,
             },
         );
+        let git = GitRunner::new(&config.data_dir, config.git_concurrency, config.git_timeout);
+        let policy = RepositoryPolicy {
+            allow_local: config.allow_local_repositories,
+            limits: ScheduleLimits {
+                min_interval: config.min_poll_interval,
+                default_interval: config.default_poll_interval,
+            },
+        };
+        let repositories = Repositories::new(db.pool.clone(), vault.clone(), policy, git);
+        let poller = Poller::new(repositories.clone(), config.git_concurrency);
         let state = AppState {
             pool: db.pool.clone(),
             auth,
@@ -94,6 +107,8 @@ impl Application {
             vault,
             environments,
             events: EventBus::new(),
+            repositories,
+            poller,
         };
         Ok((state, generated))
     }
@@ -128,6 +143,7 @@ impl Application {
                 .clone()
                 .run_listener(state.pool.clone(), stop.clone()),
         );
+        state.poller.start(stop.clone());
         let app = api::router(state.clone());
         let server_stop = stop.clone();
         let server = tokio::spawn(async move {
@@ -153,6 +169,7 @@ impl Application {
         }
         clock.shutdown().await;
         let _ = listener_task.await;
+        state.poller.shutdown().await;
         db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -191,6 +208,26 @@ async fn start_jobs(state: &AppState) -> anyhow::Result<Clock> {
         })
         .await
         .context("scheduling environment probes")?;
+    let housekeeping = state.poller.clone();
+    clock
+        .add("repository housekeeping", "30 17 * * * *", move || {
+            let poller = housekeeping.clone();
+            async move {
+                if let Err(e) = poller.housekeeping().await {
+                    tracing::warn!(error = %e, "repository housekeeping failed");
+                }
+            }
+        })
+        .await
+        .context("scheduling repository housekeeping")?;
+    let poller = state.poller.clone();
+    clock
+        .add("repository sweep", "* * * * * *", move || {
+            let poller = poller.clone();
+            async move { poller.wake() }
+        })
+        .await
+        .context("scheduling the repository sweep")?;
     clock.start().await.context("starting the scheduler")?;
     Ok(clock)
 }

@@ -35,6 +35,11 @@ pub const KNOWN_ENV: &[&str] = &[
     "BERTH_ALLOW_HTTP_CLUSTERS",
     "BERTH_PROBE_INTERVAL",
     "BERTH_PROBE_CONCURRENCY",
+    "BERTH_ALLOW_LOCAL_REPOSITORIES",
+    "BERTH_MIN_POLL_INTERVAL",
+    "BERTH_DEFAULT_POLL_INTERVAL",
+    "BERTH_GIT_CONCURRENCY",
+    "BERTH_GIT_TIMEOUT",
     // Used by the CLI client, not by the server.
     "BERTH_URL",
     "BERTH_TOKEN",
@@ -86,6 +91,16 @@ pub struct Config {
     pub probe_interval: Duration,
     /// Environments probed at once by one replica.
     pub probe_concurrency: usize,
+    /// Accept `file://` URLs and local paths as repositories (they read the server's own disk).
+    pub allow_local_repositories: bool,
+    /// The shortest poll interval a repository may have (cron schedules included).
+    pub min_poll_interval: Duration,
+    /// The poll interval of repositories registered without a schedule.
+    pub default_poll_interval: Duration,
+    /// Git operations (ref listings, fetches) running at once in this replica.
+    pub git_concurrency: usize,
+    /// Connect and request timeout of one Git network operation.
+    pub git_timeout: Duration,
 }
 
 impl Default for Config {
@@ -109,6 +124,11 @@ impl Default for Config {
             allow_http_clusters: false,
             probe_interval: Duration::from_secs(60),
             probe_concurrency: 32,
+            allow_local_repositories: false,
+            min_poll_interval: Duration::from_secs(30),
+            default_poll_interval: Duration::from_secs(300),
+            git_concurrency: 8,
+            git_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -153,6 +173,11 @@ struct FileConfig {
     allow_http_clusters: Option<bool>,
     probe_interval: Option<String>,
     probe_concurrency: Option<u32>,
+    allow_local_repositories: Option<bool>,
+    min_poll_interval: Option<String>,
+    default_poll_interval: Option<String>,
+    git_concurrency: Option<u32>,
+    git_timeout: Option<String>,
 }
 
 /// What loading produced: the configuration plus warnings to log once logging is up.
@@ -190,6 +215,7 @@ impl Config {
             }
             config.apply_env(key, value)?;
         }
+        config.check_poll_intervals("configuration")?;
         Ok(Loaded { config, warnings })
     }
 
@@ -252,6 +278,19 @@ impl Config {
             f.probe_concurrency.map(|v| v.to_string()),
             self,
         )?;
+        set(
+            "allow_local_repositories",
+            f.allow_local_repositories.map(|v| v.to_string()),
+            self,
+        )?;
+        set("min_poll_interval", f.min_poll_interval, self)?;
+        set("default_poll_interval", f.default_poll_interval, self)?;
+        set(
+            "git_concurrency",
+            f.git_concurrency.map(|v| v.to_string()),
+            self,
+        )?;
+        set("git_timeout", f.git_timeout, self)?;
         Ok(())
     }
 
@@ -289,7 +328,8 @@ impl Config {
                 };
             }
             "database_max_connections" => {
-                self.database_max_connections = parse_bounded(value, 1, 1000).map_err(invalid)?;
+                // Two connections are held for LISTEN (events, repository poller); leave room for requests.
+                self.database_max_connections = parse_bounded(value, 4, 1000).map_err(invalid)?;
             }
             "data_dir" => self.data_dir = PathBuf::from(value),
             "secret_key" => {
@@ -342,7 +382,43 @@ impl Config {
             "probe_concurrency" => {
                 self.probe_concurrency = parse_bounded(value, 1, 1000).map_err(invalid)?;
             }
+            "allow_local_repositories" => {
+                self.allow_local_repositories = parse_bool(value).map_err(invalid)?;
+            }
+            "min_poll_interval" => {
+                self.min_poll_interval = parse_duration(value).map_err(invalid)?;
+                if self.min_poll_interval < Duration::from_secs(1) {
+                    return Err(invalid("must be at least 1s".into()));
+                }
+            }
+            "default_poll_interval" => {
+                self.default_poll_interval = parse_duration(value).map_err(invalid)?;
+            }
+            "git_concurrency" => {
+                self.git_concurrency = parse_bounded(value, 1, 1024).map_err(invalid)?;
+            }
+            "git_timeout" => {
+                self.git_timeout = parse_duration(value).map_err(invalid)?;
+                if self.git_timeout < Duration::from_secs(1) {
+                    return Err(invalid("must be at least 1s".into()));
+                }
+            }
             other => return Err(invalid(format!("unknown setting {other}"))),
+        }
+        Ok(())
+    }
+
+    /// The default poll interval must respect the minimum.
+    fn check_poll_intervals(&self, source: &str) -> Result<(), ConfigError> {
+        if self.default_poll_interval < self.min_poll_interval {
+            return Err(ConfigError::Invalid {
+                source_name: source.to_owned(),
+                key: "default_poll_interval".into(),
+                reason: format!(
+                    "must be at least min_poll_interval ({})",
+                    format_duration(self.min_poll_interval)
+                ),
+            });
         }
         Ok(())
     }
@@ -435,7 +511,9 @@ impl fmt::Display for Config {
             "listen={} database={} database_max_connections={} data_dir={} secret_key={} \
              log_format={:?} log={} web_dir={} session_ttl={} request_timeout={} body_limit={} \
              login_rate_per_minute={} trust_forwarded_for={} shutdown_grace={} \
-             allow_kubeconfig_exec={} allow_http_clusters={} probe_interval={} probe_concurrency={}",
+             allow_kubeconfig_exec={} allow_http_clusters={} probe_interval={} probe_concurrency={} \
+             allow_local_repositories={} min_poll_interval={} default_poll_interval={} \
+             git_concurrency={} git_timeout={}",
             self.listen,
             db,
             self.database_max_connections,
@@ -454,6 +532,11 @@ impl fmt::Display for Config {
             self.allow_http_clusters,
             format_duration(self.probe_interval),
             self.probe_concurrency,
+            self.allow_local_repositories,
+            format_duration(self.min_poll_interval),
+            format_duration(self.default_poll_interval),
+            self.git_concurrency,
+            format_duration(self.git_timeout),
         )
     }
 }
@@ -530,6 +613,15 @@ allow_http_clusters = false
 # probes at once per replica; replicas share the work.
 probe_interval = "1m"
 probe_concurrency = 32
+# Git repositories. file:// URLs and local paths read the server's own disk: refused unless allowed.
+allow_local_repositories = false
+# The shortest poll interval (cron schedules included), and the interval of repositories
+# registered without a schedule.
+min_poll_interval = "30s"
+default_poll_interval = "5m"
+# Git operations running at once in this replica, and the timeout of one network operation.
+git_concurrency = 8
+git_timeout = "30s"
 "#;
 
 #[cfg(test)]

@@ -13,9 +13,13 @@ pub mod crypto;
 pub mod db;
 pub mod environments;
 pub mod events;
+pub mod git;
 pub mod pagination;
+pub mod repositories;
 pub mod scheduler;
+pub mod stacks;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -30,4 +34,6 @@ pub struct AppState {
     pub vault: crypto::Vault,
     pub environments: environments::Environments,
     pub events: events::EventBus,
+    pub repositories: repositories::Repositories,
+    pub poller: repositories::Poller,
 }

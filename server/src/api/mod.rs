@@ -8,10 +8,12 @@ pub mod environments;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod repositories;
 pub mod system;
 pub mod tokens;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -42,7 +44,10 @@ use error::ApiError;
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::auth::Role)),
     tags((name = "auth"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "environments"),
-        (name = "events"), (name = "system"))
+        (name = "events"),
+        (name = "repositories", description = "Git repositories: credentials, poll schedules, checks"),
+        (name = "webhooks", description = "Signed webhooks that make a repository check happen now"),
+        (name = "system"))
 )]
 struct ApiDoc;
 
@@ -67,6 +72,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(environments::router())
         .merge(events::router())
+        .merge(repositories::router())
+        .merge(webhooks::router())
         .merge(system::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
@@ -107,6 +114,10 @@ pub fn router(state: AppState) -> Router {
             header::COOKIE,
             header::HeaderName::from_static("x-hub-signature-256"),
             header::HeaderName::from_static("x-gitlab-token"),
+            header::HeaderName::from_static("x-hub-signature"),
+            header::HeaderName::from_static("x-gitea-signature"),
+            header::HeaderName::from_static("x-forgejo-signature"),
+            header::HeaderName::from_static("x-berth-signature-256"),
         ]))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(

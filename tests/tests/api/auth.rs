@@ -181,7 +181,7 @@ async fn sessions_survive_a_restart_because_the_signing_key_is_in_the_database()
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: Some(berth::crypto::Secret::new(url)),
         data_dir: key_dir,
-        database_max_connections: 2,
+        database_max_connections: 5,
         ..berth::config::Config::default()
     };
     let replica = berth::Application::build(config, None).await.unwrap();

@@ -7,8 +7,11 @@ mod conventions;
 mod environments;
 mod environments_live;
 mod environments_select;
+mod git_support;
+mod repositories;
 mod tokens;
 mod users;
+mod webhooks;
 
 use reqwest::Response;
 use serde_json::Value;

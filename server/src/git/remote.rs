@@ -1,0 +1,332 @@
+//! Talking to remotes: ref listing (protocol v2 `ls-refs` filtered to the wanted refs where the
+//! server supports it, the v1 advertisement otherwise) and depth-1 fetches of one commit.
+
+use std::io::Write;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use gix::remote::Direction;
+use gix::remote::fetch::Shallow;
+
+use super::{GitAuth, GitError, GitErrorKind, Mirror, RemoteSpec};
+
+/// A ref as the server listed it; tags are peeled to the commit they point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRef {
+    /// Full name, e.g. `refs/heads/main`.
+    pub name: String,
+    /// The commit (annotated tags peeled).
+    pub commit: String,
+}
+
+/// What a fetch cost.
+#[derive(Debug, Clone, Default)]
+pub struct FetchStats {
+    /// Pack bytes received (0 when the commit was already in the mirror).
+    pub bytes: u64,
+    pub duration: std::time::Duration,
+    /// Whether a network fetch happened.
+    pub fetched: bool,
+}
+
+/// Lists the refs named in `wanted` (full names such as `refs/heads/main`; `HEAD` too). With
+/// protocol v2 only those are asked for; otherwise the advertisement is filtered here. Refs that do
+/// not exist are simply absent from the result.
+pub fn list_refs(
+    mirror: &Mirror,
+    remote: &RemoteSpec,
+    wanted: &[String],
+) -> Result<Vec<RemoteRef>, GitError> {
+    let mut repo = mirror.open_or_init()?;
+    let _ssh = configure_ssh(&mut repo, remote)?;
+    let specs: Vec<String> = wanted
+        .iter()
+        .map(|name| {
+            if name == "HEAD" {
+                "HEAD".to_owned()
+            } else {
+                format!(
+                    "{name}:refs/berth/listed/{}",
+                    name.trim_start_matches("refs/")
+                )
+            }
+        })
+        .collect();
+    let specs = if specs.is_empty() {
+        vec!["HEAD".to_owned()]
+    } else {
+        specs
+    };
+    let git_remote = repo
+        .remote_at(remote.url.as_str())
+        .and_then(|r| r.with_refspecs(specs.iter().map(String::as_str), Direction::Fetch))
+        .map_err(|e| GitError::from_gix("preparing the remote", &e))?
+        .with_fetch_tags(gix::remote::fetch::Tags::None);
+    let connection = git_remote
+        .connect(Direction::Fetch)
+        .map_err(|e| GitError::from_gix("connecting", &e))?;
+    let connection = connection
+        .with_credentials(credentials(&remote.auth))
+        .with_transport_options(transport_options(remote));
+    let (ref_map, _handshake) = connection
+        .ref_map(
+            gix::progress::Discard,
+            gix::remote::ref_map::Options::default(),
+        )
+        .map_err(|e| GitError::from_gix("listing refs", &e))?;
+    let mut out = Vec::new();
+    for r in &ref_map.remote_refs {
+        let (name, commit) = match r {
+            gix::protocol::handshake::Ref::Peeled {
+                full_ref_name,
+                object,
+                ..
+            }
+            | gix::protocol::handshake::Ref::Direct {
+                full_ref_name,
+                object,
+            }
+            | gix::protocol::handshake::Ref::Symbolic {
+                full_ref_name,
+                object,
+                ..
+            } => (full_ref_name.to_string(), object.to_string()),
+            gix::protocol::handshake::Ref::Unborn { .. } => continue,
+        };
+        if wanted.is_empty() || wanted.contains(&name) {
+            out.push(RemoteRef { name, commit });
+        }
+    }
+    Ok(out)
+}
+
+/// Fetches exactly `commit` with depth 1 into the mirror (nothing when it is already there).
+pub fn fetch_commit(
+    mirror: &Mirror,
+    remote: &RemoteSpec,
+    commit: &str,
+    interrupt: &AtomicBool,
+) -> Result<FetchStats, GitError> {
+    let started = Instant::now();
+    let mut repo = mirror.open_or_init()?;
+    let id = gix::ObjectId::from_hex(commit.as_bytes())
+        .map_err(|e| GitError::new(GitErrorKind::Other, format!("bad commit id {commit}: {e}")))?;
+    if repo.find_commit(id).is_ok() {
+        return Ok(FetchStats {
+            duration: started.elapsed(),
+            ..FetchStats::default()
+        });
+    }
+    let _ssh = configure_ssh(&mut repo, remote)?;
+    let spec = format!("{commit}:refs/berth/commits/{commit}");
+    // gix lists refs before every fetch; an object id yields no `ref-prefix`, so the listing
+    // would hold every ref. This glob matches nothing and narrows that listing to nothing: the
+    // commit comes from the check's own listing, never from this one.
+    let narrow = "refs/berth-none/*:refs/berth-none/*";
+    let git_remote = repo
+        .remote_at(remote.url.as_str())
+        .and_then(|r| r.with_refspecs([spec.as_str(), narrow], Direction::Fetch))
+        .map_err(|e| GitError::from_gix("preparing the remote", &e))?
+        .with_fetch_tags(gix::remote::fetch::Tags::None);
+    let connection = git_remote
+        .connect(Direction::Fetch)
+        .map_err(|e| GitError::from_gix("connecting", &e))?
+        .with_credentials(credentials(&remote.auth))
+        .with_transport_options(transport_options(remote));
+    let outcome = connection
+        .prepare_fetch(
+            gix::progress::Discard,
+            gix::remote::ref_map::Options::default(),
+        )
+        .map_err(|e| GitError::from_gix("fetching", &e))?
+        .with_shallow(Shallow::DepthAtRemote(NonZeroU32::MIN))
+        .receive(gix::progress::Discard, interrupt)
+        .map_err(|e| GitError::from_gix("fetching", &e))?;
+    let bytes = match &outcome.status {
+        gix::remote::fetch::Status::Change {
+            write_pack_bundle, ..
+        } => write_pack_bundle
+            .data_path
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len()),
+        gix::remote::fetch::Status::NoPackReceived { .. } => 0,
+    };
+    // The ref only kept the commit during the fetch; the mirror is a cache of objects.
+    let repo = mirror.open()?;
+    if repo.find_commit(id).is_err() {
+        return Err(GitError::new(
+            GitErrorKind::RefNotFound,
+            format!("commit {commit} is not on the server"),
+        ));
+    }
+    Ok(FetchStats {
+        bytes,
+        duration: started.elapsed(),
+        fetched: true,
+    })
+}
+
+/// The credentials callback: the configured account, or a refusal (never the server's helpers).
+fn credentials(
+    auth: &GitAuth,
+) -> impl FnMut(
+    gix::credentials::helper::Action,
+) -> gix::Result<Option<gix::credentials::protocol::Outcome>>
++ use<> {
+    let account = match auth {
+        GitAuth::Basic { username, password } => Some((username.clone(), password.clone())),
+        _ => None,
+    };
+    let mut asked = false;
+    move |action| match action {
+        gix::credentials::helper::Action::Get(ctx) => match &account {
+            // Asked twice means the first answer was refused.
+            Some((user, password)) if !asked => {
+                asked = true;
+                Ok(Some(gix::credentials::protocol::Outcome {
+                    identity: gix::sec::identity::Account {
+                        username: user.clone(),
+                        password: password.expose().clone(),
+                        oauth_refresh_token: None,
+                    },
+                    next: ctx.into(),
+                }))
+            }
+            Some(_) => Err(gix::Error::from_error(std::io::Error::other(
+                "authentication failed: the server refused the credentials",
+            ))),
+            None => Err(gix::Error::from_error(std::io::Error::other(
+                "authentication required but the repository has no credentials",
+            ))),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// HTTP options: reqwest ignores git-config TLS settings, so CA bundles, skip-verify and timeouts
+/// are set on the client builder.
+fn transport_options(remote: &RemoteSpec) -> Box<dyn std::any::Any> {
+    use gix::protocol::transport::client::blocking_io::http;
+    let ca = remote.ca_bundle.clone();
+    let skip = remote.skip_tls_verify;
+    let timeout = remote.timeout;
+    let backend = http::reqwest::Options {
+        configure_client: Some(Box::new(
+            move |mut builder: reqwest::blocking::ClientBuilder| {
+                builder = builder
+                    .connect_timeout(timeout)
+                    .timeout(timeout)
+                    .danger_accept_invalid_certs(skip);
+                if let Some(pem) = &ca {
+                    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                        .map_err(gix::Error::from_error)?;
+                    for cert in certs {
+                        builder = builder.add_root_certificate(cert);
+                    }
+                }
+                Ok(builder)
+            },
+        )),
+        configure_request: None,
+    };
+    let backend: Arc<std::sync::Mutex<dyn std::any::Any + Send + Sync>> =
+        Arc::new(std::sync::Mutex::new(backend));
+    Box::new(http::Options {
+        backend: Some(backend),
+        ..http::Options::default()
+    })
+}
+
+/// A private directory holding the SSH key and known_hosts for one operation; removed on drop.
+struct SshFiles {
+    _dir: tempfile::TempDir,
+}
+
+/// For ssh URLs, points `core.sshCommand` (in memory only) at a key and known_hosts file written
+/// to a private temp dir, with strict host key checking and no agent, prompt or user config.
+fn configure_ssh(
+    repo: &mut gix::Repository,
+    remote: &RemoteSpec,
+) -> Result<Option<SshFiles>, GitError> {
+    let GitAuth::Ssh {
+        private_key,
+        known_hosts,
+    } = &remote.auth
+    else {
+        return Ok(None);
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("berth-ssh-")
+        .tempdir()
+        .map_err(|e| GitError::io("creating the ssh dir", &e))?;
+    let key_path = dir.path().join("id");
+    let hosts_path = dir.path().join("known_hosts");
+    write_private(&key_path, private_key.expose().as_bytes())?;
+    write_private(&hosts_path, known_hosts.as_bytes())?;
+    let command = ssh_command(&key_path, &hosts_path, remote.timeout.as_secs().max(1));
+    let mut config = repo.config_snapshot_mut();
+    config
+        .set_raw_value(gix::config::tree::Core::SSH_COMMAND, command.as_str())
+        .map_err(|e| GitError::new(GitErrorKind::Other, format!("configuring ssh: {e}")))?;
+    config
+        .commit()
+        .map_err(|e| GitError::from_gix("configuring ssh", &e))?;
+    Ok(Some(SshFiles { _dir: dir }))
+}
+
+/// The ssh command line: only this key, only these known hosts, no prompts, no user config.
+pub(crate) fn ssh_command(key: &std::path::Path, hosts: &std::path::Path, timeout: u64) -> String {
+    format!(
+        "ssh -F /dev/null -i '{}' -o IdentitiesOnly=yes -o IdentityAgent=none \
+         -o UserKnownHostsFile='{}' -o GlobalKnownHostsFile=/dev/null \
+         -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout={timeout}",
+        key.display(),
+        hosts.display()
+    )
+}
+
+fn write_private(path: &PathBuf, contents: &[u8]) -> Result<(), GitError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| GitError::io("writing ssh material", &e))?;
+    f.write_all(contents)
+        .and_then(|()| {
+            if contents.ends_with(b"\n") {
+                Ok(())
+            } else {
+                f.write_all(b"\n")
+            }
+        })
+        .map_err(|e| GitError::io("writing ssh material", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ssh_command_pins_the_key_and_known_hosts_and_never_prompts() {
+        let cmd = super::ssh_command(
+            std::path::Path::new("/tmp/x/id"),
+            std::path::Path::new("/tmp/x/known_hosts"),
+            20,
+        );
+        for part in [
+            "-F /dev/null",
+            "-i '/tmp/x/id'",
+            "IdentitiesOnly=yes",
+            "UserKnownHostsFile='/tmp/x/known_hosts'",
+            "StrictHostKeyChecking=yes",
+            "BatchMode=yes",
+            "ConnectTimeout=20",
+        ] {
+            assert!(cmd.contains(part), "{cmd} lacks {part}");
+        }
+    }
+}
