@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod deploy;
 pub mod environments;
 pub mod events;
 pub mod git;
