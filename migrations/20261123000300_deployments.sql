@@ -76,7 +76,8 @@ create table deployment (
     -- the replica holding the deployment while it runs, and until when (heartbeats extend it)
     lease_owner text,
     lease_until timestamptz,
-    superseded_by uuid references deployment (deployment_id) on delete set null,
+    -- the queued deployment that replaced this one
+    superseded_by uuid,
     -- render | plan | apply | prune | health | queue
     error_phase text,
     error text,
@@ -114,3 +115,31 @@ create table deployment_object (
     constraint deployment_object_action_check check (action in
         ('created', 'configured', 'unchanged', 'pruned', 'failed'))
 );
+
+-- the sync state of every (stack, environment), as the API and the dashboard show it.
+create view stack_target_state as
+select t.stack_id,
+       s.name as stack_name,
+       t.environment_id,
+       e.name as environment_name,
+       e.status as environment_status,
+       t.deployed_commit,
+       s.latest_commit,
+       t.last_deployment_id,
+       ld.status as last_deployment_status,
+       ld.finished_at as last_deployed_at,
+       ld.error as last_error,
+       jsonb_array_length(t.inventory)::bigint as object_count,
+       case
+           when exists (select 1 from deployment a
+                        where a.stack_id = t.stack_id and a.environment_id = t.environment_id
+                          and a.status in ('queued', 'running')) then 'deploying'
+           when ld.status = 'failed' then 'failed'
+           when s.latest_commit is null and t.deployed_commit is null then 'unknown'
+           when s.latest_commit is null or t.deployed_commit = s.latest_commit then 'in_sync'
+           else 'out_of_date'
+       end as state
+from stack_target t
+join stack s on s.stack_id = t.stack_id
+join environment e on e.environment_id = t.environment_id
+left join deployment ld on ld.deployment_id = t.last_deployment_id;

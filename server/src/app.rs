@@ -21,7 +21,9 @@ use crate::events::EventBus;
 use crate::repositories::schedule::ScheduleLimits;
 use crate::repositories::service::RepositoryPolicy;
 use crate::repositories::{GitRunner, Poller, Repositories};
+use crate::rollouts::{Deployer, DeployerSettings};
 use crate::scheduler::Clock;
+use crate::stacks::Stacks;
 use crate::{AppState, api};
 
 /// A built, not yet running, Berth server. Binding happens in `build`, so tests can read the port.
@@ -100,6 +102,26 @@ impl Application {
         };
         let repositories = Repositories::new(db.pool.clone(), vault.clone(), policy, git);
         let poller = Poller::new(repositories.clone(), config.git_concurrency);
+        let deployer = Deployer::new(
+            db.pool.clone(),
+            environments.clone(),
+            repositories.clone(),
+            DeployerSettings {
+                concurrency: config.deploy_concurrency,
+                lease: config.deploy_lease,
+                max_attempts: i32::try_from(config.deploy_max_attempts).unwrap_or(5),
+                retry_backoff: config.deploy_retry_backoff,
+                apply_parallelism: config.apply_parallelism,
+            },
+        );
+        let stacks = Stacks::new(
+            db.pool.clone(),
+            repositories.clone(),
+            environments.clone(),
+            poller.clone(),
+            deployer.clone(),
+            config.apply_parallelism,
+        );
         let state = AppState {
             pool: db.pool.clone(),
             auth,
@@ -109,6 +131,8 @@ impl Application {
             events: EventBus::new(),
             repositories,
             poller,
+            stacks,
+            deployer,
         };
         Ok((state, generated))
     }
@@ -144,6 +168,7 @@ impl Application {
                 .run_listener(state.pool.clone(), stop.clone()),
         );
         state.poller.start(stop.clone());
+        state.deployer.start(&state.events, stop.clone());
         let app = api::router(state.clone());
         let server_stop = stop.clone();
         let server = tokio::spawn(async move {
@@ -170,6 +195,7 @@ impl Application {
         clock.shutdown().await;
         let _ = listener_task.await;
         state.poller.shutdown().await;
+        state.deployer.shutdown().await;
         db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -228,6 +254,22 @@ async fn start_jobs(state: &AppState) -> anyhow::Result<Clock> {
         })
         .await
         .context("scheduling the repository sweep")?;
+    let deployer = state.deployer.clone();
+    clock
+        .add("deployment queue", "* * * * * *", move || {
+            let deployer = deployer.clone();
+            async move { deployer.wake() }
+        })
+        .await
+        .context("scheduling the deployment queue")?;
+    let deployer = state.deployer.clone();
+    clock
+        .add("stack targets", "0 * * * * *", move || {
+            let deployer = deployer.clone();
+            async move { deployer.targets_changed() }
+        })
+        .await
+        .context("scheduling stack target checks")?;
     clock.start().await.context("starting the scheduler")?;
     Ok(clock)
 }

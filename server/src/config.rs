@@ -40,6 +40,11 @@ pub const KNOWN_ENV: &[&str] = &[
     "BERTH_DEFAULT_POLL_INTERVAL",
     "BERTH_GIT_CONCURRENCY",
     "BERTH_GIT_TIMEOUT",
+    "BERTH_DEPLOY_CONCURRENCY",
+    "BERTH_DEPLOY_LEASE",
+    "BERTH_DEPLOY_MAX_ATTEMPTS",
+    "BERTH_DEPLOY_RETRY_BACKOFF",
+    "BERTH_APPLY_PARALLELISM",
     // Used by the CLI client, not by the server.
     "BERTH_URL",
     "BERTH_TOKEN",
@@ -101,6 +106,16 @@ pub struct Config {
     pub git_concurrency: usize,
     /// Connect and request timeout of one Git network operation.
     pub git_timeout: Duration,
+    /// Deployments running at once in this replica.
+    pub deploy_concurrency: usize,
+    /// Lease of a running deployment (heartbeats renew it; another replica resumes it after).
+    pub deploy_lease: Duration,
+    /// Attempts of a deployment (transient cluster errors, replica deaths) before it fails.
+    pub deploy_max_attempts: u32,
+    /// First retry delay of a deployment after a transient error (doubled each attempt).
+    pub deploy_retry_backoff: Duration,
+    /// Server-side applies running at once within one ordering tier of one deployment.
+    pub apply_parallelism: usize,
 }
 
 impl Default for Config {
@@ -129,6 +144,11 @@ impl Default for Config {
             default_poll_interval: Duration::from_secs(300),
             git_concurrency: 8,
             git_timeout: Duration::from_secs(30),
+            deploy_concurrency: 8,
+            deploy_lease: Duration::from_secs(30),
+            deploy_max_attempts: 5,
+            deploy_retry_backoff: Duration::from_secs(5),
+            apply_parallelism: 8,
         }
     }
 }
@@ -178,6 +198,11 @@ struct FileConfig {
     default_poll_interval: Option<String>,
     git_concurrency: Option<u32>,
     git_timeout: Option<String>,
+    deploy_concurrency: Option<u32>,
+    deploy_lease: Option<String>,
+    deploy_max_attempts: Option<u32>,
+    deploy_retry_backoff: Option<String>,
+    apply_parallelism: Option<u32>,
 }
 
 /// What loading produced: the configuration plus warnings to log once logging is up.
@@ -291,6 +316,23 @@ impl Config {
             self,
         )?;
         set("git_timeout", f.git_timeout, self)?;
+        set(
+            "deploy_concurrency",
+            f.deploy_concurrency.map(|v| v.to_string()),
+            self,
+        )?;
+        set("deploy_lease", f.deploy_lease, self)?;
+        set(
+            "deploy_max_attempts",
+            f.deploy_max_attempts.map(|v| v.to_string()),
+            self,
+        )?;
+        set("deploy_retry_backoff", f.deploy_retry_backoff, self)?;
+        set(
+            "apply_parallelism",
+            f.apply_parallelism.map(|v| v.to_string()),
+            self,
+        )?;
         Ok(())
     }
 
@@ -403,6 +445,24 @@ impl Config {
                     return Err(invalid("must be at least 1s".into()));
                 }
             }
+            "deploy_concurrency" => {
+                self.deploy_concurrency = parse_bounded(value, 1, 1024).map_err(invalid)?;
+            }
+            "deploy_lease" => {
+                self.deploy_lease = parse_duration(value).map_err(invalid)?;
+                if self.deploy_lease < Duration::from_secs(1) {
+                    return Err(invalid("must be at least 1s".into()));
+                }
+            }
+            "deploy_max_attempts" => {
+                self.deploy_max_attempts = parse_bounded(value, 1, 100).map_err(invalid)?;
+            }
+            "deploy_retry_backoff" => {
+                self.deploy_retry_backoff = parse_duration(value).map_err(invalid)?;
+            }
+            "apply_parallelism" => {
+                self.apply_parallelism = parse_bounded(value, 1, 256).map_err(invalid)?;
+            }
             other => return Err(invalid(format!("unknown setting {other}"))),
         }
         Ok(())
@@ -513,7 +573,8 @@ impl fmt::Display for Config {
              login_rate_per_minute={} trust_forwarded_for={} shutdown_grace={} \
              allow_kubeconfig_exec={} allow_http_clusters={} probe_interval={} probe_concurrency={} \
              allow_local_repositories={} min_poll_interval={} default_poll_interval={} \
-             git_concurrency={} git_timeout={}",
+             git_concurrency={} git_timeout={} deploy_concurrency={} deploy_lease={} \
+             deploy_max_attempts={} deploy_retry_backoff={} apply_parallelism={}",
             self.listen,
             db,
             self.database_max_connections,
@@ -537,6 +598,11 @@ impl fmt::Display for Config {
             format_duration(self.default_poll_interval),
             self.git_concurrency,
             format_duration(self.git_timeout),
+            self.deploy_concurrency,
+            format_duration(self.deploy_lease),
+            self.deploy_max_attempts,
+            format_duration(self.deploy_retry_backoff),
+            self.apply_parallelism,
         )
     }
 }
@@ -622,6 +688,15 @@ default_poll_interval = "5m"
 # Git operations running at once in this replica, and the timeout of one network operation.
 git_concurrency = 8
 git_timeout = "30s"
+# Deployments: how many run at once in this replica; the lease a running deployment holds (renewed
+# by heartbeats; another replica resumes it once it expires); attempts before a deployment fails
+# (transient cluster errors, replica deaths); the first retry delay (doubled each attempt, at most
+# 5m); server-side applies at once within one ordering tier of a deployment.
+deploy_concurrency = 8
+deploy_lease = "30s"
+deploy_max_attempts = 5
+deploy_retry_backoff = "5s"
+apply_parallelism = 8
 "#;
 
 #[cfg(test)]

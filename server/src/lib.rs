@@ -17,6 +17,7 @@ pub mod events;
 pub mod git;
 pub mod pagination;
 pub mod repositories;
+pub mod rollouts;
 pub mod scheduler;
 pub mod stacks;
 pub mod telemetry;
@@ -37,4 +38,6 @@ pub struct AppState {
     pub events: events::EventBus,
     pub repositories: repositories::Repositories,
     pub poller: repositories::Poller,
+    pub stacks: stacks::Stacks,
+    pub deployer: rollouts::Deployer,
 }

@@ -9,6 +9,8 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod repositories;
+pub mod rollouts;
+pub mod stacks;
 pub mod system;
 pub mod tokens;
 pub mod users;
@@ -47,6 +49,8 @@ use error::ApiError;
         (name = "events"),
         (name = "repositories", description = "Git repositories: credentials, poll schedules, checks"),
         (name = "webhooks", description = "Signed webhooks that make a repository check happen now"),
+        (name = "stacks", description = "What to deploy where, sync state, deploy/preview/rollback"),
+        (name = "rollouts", description = "Rollouts, deployments and per-object results"),
         (name = "system"))
 )]
 struct ApiDoc;
@@ -74,6 +78,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(repositories::router())
         .merge(webhooks::router())
+        .merge(stacks::router())
+        .merge(rollouts::router())
         .merge(system::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }

@@ -133,3 +133,5 @@ pub struct Outcome {
     pub inventory: Option<Vec<ObjectRef>>,
     pub error: Option<DeployError>,
 }
+mod pending;
+pub use pending::*;

@@ -368,6 +368,15 @@ impl Environments {
     pub async fn delete(&self, id: Uuid, force: bool, actor: &Actor) -> Result<(), EnvError> {
         let mut tx = self.inner.pool.begin().await?;
         let env = store::get(&mut *tx, id).await?.ok_or(EnvError::NotFound)?;
+        let stacks = crate::stacks::store::count_targets_of_environment(&mut *tx, id).await?;
+        if stacks > 0 && !force {
+            return Err(EnvError::InUse {
+                message: format!(
+                    "{stacks} stack(s) target this environment; change their targets or pass \
+                     force=true (the stacks stop targeting it; its objects stay in the cluster)"
+                ),
+            });
+        }
         if !store::delete(&mut *tx, id).await? {
             return Err(EnvError::NotFound);
         }
@@ -394,6 +403,15 @@ impl Environments {
             .await?
             .ok_or(EnvError::NotFound)?;
         self.client_for(id, version, &sealed).await
+    }
+
+    /// A (cached) kube client and the credential version it was built from (deployments key
+    /// their discovery caches by it).
+    pub async fn client_with_version(&self, id: Uuid) -> Result<(kube::Client, i32), EnvError> {
+        let (sealed, version) = store::sealed(&self.inner.pool, id)
+            .await?
+            .ok_or(EnvError::NotFound)?;
+        Ok((self.client_for(id, version, &sealed).await?, version))
     }
 
     pub(super) async fn client_for(

@@ -416,6 +416,9 @@ impl Poller {
         }
         for d in &f.decisions {
             stacks::store::set_seen(&mut *tx, d.stack.id, &d.commit, &d.trees).await?;
+            if d.deploy {
+                stacks::store::set_latest(&mut *tx, d.stack.id, &d.commit).await?;
+            }
             if d.deploy && d.stack.auto_deploy {
                 stacks::store::insert_event(
                     &mut *tx,

@@ -1,10 +1,14 @@
-//! Stacks, as far as change detection needs them: which repository, ref and paths each stack
-//! tracks, what was last seen and deployed, and the deployment events emitted for it.
-//!
-//! Issue 6 (stacks and deployments) extends the `stack` table and this module; the contract is
-//! documented on [`store`]. Nothing here talks to clusters.
+//! Stacks: what to deploy (a repository, a ref, paths, a renderer), where (environment ids and a
+//! tag selector), and how (policies). Change detection reads what each stack tracks and emits
+//! deployment events (contract on [`store`]); [`service`] manages stacks and the actions people
+//! take on them; the rollouts module turns both into deployments. Nothing here talks to clusters.
 
+pub mod model;
+pub mod service;
 pub mod store;
+
+pub use model::{Stack, StackError, StackSpec, StackTarget, SyncCounts, SyncState};
+pub use service::{StackChanges, Stacks};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
