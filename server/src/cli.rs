@@ -1,5 +1,5 @@
 //! The command line: the server's own commands (serve, migrate, default-config, openapi) and the
-//! client commands (login, env …), which are thin clients of the REST API.
+//! client commands (login, env …, stack …), which are thin clients of the REST API.
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +69,11 @@ pub enum Command {
         #[command(subcommand)]
         command: EnvCommand,
     },
+    /// Stacks: what to deploy where; deploy, preview, roll back, history.
+    Stack {
+        #[command(subcommand)]
+        command: crate::stack_cli::StackCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,7 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(cli.config).await,
-        Command::Login { .. } | Command::Env { .. } => {
+        Command::Login { .. } | Command::Env { .. } | Command::Stack { .. } => {
             let mut out = Vec::new();
             let result = run_client(cli, &mut out).await;
             print_stdout(&String::from_utf8_lossy(&out))?;
@@ -180,6 +185,10 @@ pub async fn run_client(cli: Cli, out: &mut Vec<u8>) -> anyhow::Result<()> {
         Command::Env { command } => {
             let api = client::Client::new(&server, token)?;
             env_command(&api, command, json, out).await?;
+        }
+        Command::Stack { command } => {
+            let api = client::Client::new(&server, token)?;
+            crate::stack_cli::run(&api, command, json, out).await?;
         }
         _ => anyhow::bail!("not a client command"),
     }

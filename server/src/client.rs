@@ -1,4 +1,5 @@
-//! A thin client of Berth's REST API for the `berth` command line: login, environments.
+//! A thin client of Berth's REST API for the `berth` command line: login, environments, and a
+//! generic call used by the stack commands (`stack_cli.rs`).
 //!
 //! Knows only HTTP and the API's JSON shapes; the token is kept in a 0600 credentials file
 //! (`~/.config/berth/credentials`) or given as `BERTH_TOKEN`.
@@ -96,7 +97,7 @@ pub struct AddEnvironment<'a> {
     pub verify: bool,
 }
 
-fn path_segment(s: &str) -> String {
+pub fn path_segment(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
@@ -254,6 +255,53 @@ impl Client {
         Self::parse(self.send(self.request(reqwest::Method::GET, &path)).await?)
     }
 
+    /// Any API call: `path` is below `/api/v1`; answers the JSON body (`None` when empty).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ClientError> {
+        let mut req = self.request(method, path).query(query);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.send(req).await
+    }
+
+    /// Every item of a paginated list (following `next_cursor`), up to `max` items.
+    pub async fn list_all(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        max: usize,
+    ) -> Result<Vec<Value>, ClientError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q: Vec<(&str, String)> = query.to_vec();
+            q.push(("limit", "500".into()));
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let page = self
+                .call(reqwest::Method::GET, path, &q, None)
+                .await?
+                .unwrap_or(Value::Null);
+            if let Some(items) = page["items"].as_array() {
+                out.extend(items.iter().cloned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) if out.len() < max => cursor = Some(c.to_owned()),
+                _ => {
+                    out.truncate(max);
+                    return Ok(out);
+                }
+            }
+        }
+    }
+
     pub async fn delete_environment(&self, name: &str, force: bool) -> Result<(), ClientError> {
         let path = format!("/environments/{}", path_segment(name));
         let mut req = self.request(reqwest::Method::DELETE, &path);
@@ -271,7 +319,7 @@ fn tags_text(tags: &BTreeMap<String, String>) -> String {
         .join(",")
 }
 
-fn ago(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+pub fn ago(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     let Some(t) = t else { return "never".into() };
     let secs = (chrono::Utc::now() - t).num_seconds().max(0);
     match secs {

@@ -19,6 +19,7 @@ pub mod pagination;
 pub mod repositories;
 pub mod rollouts;
 pub mod scheduler;
+pub mod stack_cli;
 pub mod stacks;
 pub mod telemetry;
 pub mod webhooks;
