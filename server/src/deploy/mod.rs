@@ -133,5 +133,3 @@ pub struct Outcome {
     pub inventory: Option<Vec<ObjectRef>>,
     pub error: Option<DeployError>,
 }
-mod pending;
-pub use pending::*;
