@@ -13,7 +13,34 @@
 //! - objects are applied with field manager [`FIELD_MANAGER`] and carry [`STACK_LABEL`] /
 //!   [`STACK_ANNOTATION`] so they can be traced back to their stack.
 
+mod apply;
+mod diff;
+mod discovery;
+mod documents;
+mod engine;
+mod errors;
+mod health;
+mod kustomize;
+mod plan;
+mod preview;
+mod prune;
+mod render;
+mod validate;
+
 use std::time::Duration;
+
+pub use diff::FieldChange;
+pub use discovery::{Discoveries, EnvDiscovery, Resolved};
+pub use documents::describe_source;
+pub use engine::{execute, remove_all};
+pub use errors::is_transient;
+pub use health::{Health, assess};
+pub use kustomize::{
+    NO_TOOL as KUSTOMIZE_MISSING, Tool as KustomizeTool, find_tool as find_kustomize,
+};
+pub use plan::describe_ref;
+pub use preview::{ObjectChange, ObjectRejection, Preview, preview};
+pub use render::{GitSource, MemorySource, RenderOptions, Source, render, render_with};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

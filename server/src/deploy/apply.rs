@@ -1,0 +1,334 @@
+//! Server-side apply of planned objects, tier by tier, with bounded parallelism: field manager
+//! [`FIELD_MANAGER`], `force` only when the policy says so, and one stack per object — an object
+//! labelled with another stack's id is a conflict (every stack shares the field manager, so SSA
+//! alone would let stacks silently overwrite each other) unless `force_conflicts` takes it over.
+//!
+//! Each object's action comes from its resourceVersion: created (absent before), configured
+//! (changed), unchanged (same).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::api::{Patch, PatchParams};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::discovery::EnvDiscovery;
+use super::errors::{describe, is_transient, status_code};
+use super::plan::{Planned, api_for, describe_ref};
+use super::{
+    Action, DeployError, FIELD_MANAGER, ObjectResult, Phase, STACK_ANNOTATION, STACK_LABEL,
+    StackIdentity,
+};
+
+/// How long a CRD may take to become Established and served.
+pub const CRD_ESTABLISH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One object's apply: its result and, when it failed, why.
+pub struct Applied {
+    pub result: ObjectResult,
+    pub error: Option<DeployError>,
+}
+
+fn failed(p: &Planned, message: String, transient: bool) -> Applied {
+    Applied {
+        result: ObjectResult {
+            object: p.reference.clone(),
+            action: Action::Failed,
+            message: Some(message.clone()),
+        },
+        error: Some(DeployError {
+            phase: Phase::Apply,
+            message: format!("{}: {message}", p.describe()),
+            transient,
+        }),
+    }
+}
+
+/// Who owns a live object according to its label and annotation, when it is another stack.
+pub fn other_owner(live: &Value, stack: &StackIdentity) -> Option<String> {
+    let label = live["metadata"]["labels"][STACK_LABEL].as_str()?;
+    if label == stack.id.to_string() {
+        return None;
+    }
+    let source = live["metadata"]["annotations"][STACK_ANNOTATION]
+        .as_str()
+        .and_then(|s| s.rsplit_once('@'))
+        .map(|(name, _)| format!("stack {name:?} ({label})"));
+    Some(source.unwrap_or_else(|| format!("stack {label}")))
+}
+
+/// Applies one object.
+pub async fn apply_one(
+    client: &kube::Client,
+    p: &Planned,
+    stack: &StackIdentity,
+    force: bool,
+) -> Applied {
+    let api = api_for(client, &p.resource, p.reference.namespace.as_deref());
+    let name = &p.reference.name;
+    let live = match api.get_opt(name).await {
+        Ok(live) => live,
+        Err(e) => {
+            return failed(
+                p,
+                format!("reading the live object: {}", describe(&e)),
+                is_transient(&e),
+            );
+        }
+    };
+    let live_json = live
+        .as_ref()
+        .map(|l| serde_json::to_value(l).unwrap_or_default());
+    let mut note = None;
+    if let Some(owner) = live_json.as_ref().and_then(|l| other_owner(l, stack)) {
+        if !force {
+            return failed(
+                p,
+                format!(
+                    "{} belongs to {owner}; turn on force_conflicts to take it over",
+                    describe_ref(&p.reference)
+                ),
+                false,
+            );
+        }
+        note = Some(format!("taken over from {owner}"));
+    }
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    if force {
+        params = params.force();
+    }
+    let applied = match api.patch(name, &params, &Patch::Apply(&p.object)).await {
+        Ok(o) => o,
+        Err(e) => {
+            let message = match status_code(&e) {
+                Some(409) => format!("field conflict: {}", describe(&e)),
+                _ => describe(&e),
+            };
+            return failed(p, message, is_transient(&e));
+        }
+    };
+    let before = live
+        .as_ref()
+        .and_then(|l| l.metadata.resource_version.clone());
+    let action = match before {
+        None => Action::Created,
+        Some(rv) if Some(&rv) == applied.metadata.resource_version.as_ref() => Action::Unchanged,
+        Some(_) => Action::Configured,
+    };
+    if p.implicit && action == Action::Created {
+        note = Some("created because create_namespace is on; Berth never prunes it".into());
+    }
+    Applied {
+        result: ObjectResult {
+            object: p.reference.clone(),
+            action,
+            message: note,
+        },
+        error: None,
+    }
+}
+
+/// What a tier's apply did.
+pub struct TierOutcome {
+    /// In plan order; objects not attempted (after a transient failure) are absent.
+    pub results: Vec<ObjectResult>,
+    pub errors: Vec<DeployError>,
+}
+
+/// Applies one tier with at most `parallelism` requests in flight. After a transient failure
+/// (the cluster went away) no further object is started; after a rejection the tier goes on,
+/// so every rejection of the tier is reported at once.
+pub async fn apply_tier(
+    client: &kube::Client,
+    objects: &[&Planned],
+    stack: &StackIdentity,
+    force: bool,
+    parallelism: usize,
+    progress: &(dyn Fn(&ObjectResult) + Send + Sync),
+) -> TierOutcome {
+    let stop = AtomicBool::new(false);
+    let stop = &stop;
+    let mut done: Vec<(usize, Applied)> = futures::stream::iter(objects.iter().enumerate())
+        .map(|(i, p)| async move {
+            if stop.load(Ordering::SeqCst) {
+                return None;
+            }
+            let a = apply_one(client, p, stack, force).await;
+            if a.error.as_ref().is_some_and(|e| e.transient) {
+                stop.store(true, Ordering::SeqCst);
+            }
+            Some((i, a))
+        })
+        .buffer_unordered(parallelism.max(1))
+        .filter_map(|r| async move {
+            if let Some((_, a)) = &r {
+                progress(&a.result);
+            }
+            r
+        })
+        .collect()
+        .await;
+    done.sort_by_key(|(i, _)| *i);
+    let mut out = TierOutcome {
+        results: Vec::with_capacity(done.len()),
+        errors: Vec::new(),
+    };
+    for (_, a) in done {
+        out.results.push(a.result);
+        out.errors.extend(a.error);
+    }
+    out
+}
+
+/// Waits until every CRD among `crds` is Established and its kinds are served, then refreshes
+/// discovery for them. Bounded by [`CRD_ESTABLISH_TIMEOUT`].
+pub async fn wait_for_crds(
+    client: &kube::Client,
+    discovery: &EnvDiscovery,
+    crds: &[&Planned],
+    timeout: Duration,
+) -> Result<(), DeployError> {
+    let deadline = Instant::now() + timeout;
+    for crd in crds {
+        let api = api_for(client, &crd.resource, None);
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let live = api.get(&crd.reference.name).await.map_err(|e| {
+                DeployError::kube(
+                    Phase::Apply,
+                    &format!("waiting for {}", describe_ref(&crd.reference)),
+                    &e,
+                )
+            })?;
+            let conditions = live.data["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let established = conditions
+                .iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True");
+            if established {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let why = conditions
+                    .iter()
+                    .find(|c| c["type"] == "NamesAccepted" && c["status"] == "False")
+                    .and_then(|c| c["message"].as_str())
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                return Err(DeployError::new(
+                    Phase::Apply,
+                    format!(
+                        "{} was not Established within {}s{why}",
+                        describe_ref(&crd.reference),
+                        timeout.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+        wait_served(client, discovery, crd, deadline).await?;
+    }
+    Ok(())
+}
+
+/// Waits until discovery serves every version and kind an Established CRD defines (a real API
+/// server publishes them a moment after the Established condition).
+async fn wait_served(
+    client: &kube::Client,
+    discovery: &EnvDiscovery,
+    crd: &Planned,
+    deadline: Instant,
+) -> Result<(), DeployError> {
+    let spec = &crd.object["spec"];
+    let group = spec["group"].as_str().unwrap_or_default();
+    let kind = spec["names"]["kind"].as_str().unwrap_or_default();
+    for v in spec["versions"].as_array().into_iter().flatten() {
+        if v["served"].as_bool() == Some(false) {
+            continue;
+        }
+        let api_version = format!("{group}/{}", v["name"].as_str().unwrap_or_default());
+        let mut delay = Duration::from_millis(50);
+        loop {
+            discovery.invalidate(&api_version);
+            let served = discovery
+                .resolve(client, &api_version, kind)
+                .await
+                .map_err(|e| {
+                    DeployError::kube(Phase::Apply, &format!("discovering {api_version}"), &e)
+                })?;
+            if served.is_some() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(DeployError::new(
+                    Phase::Apply,
+                    format!("{kind} ({api_version}) is not served although its CRD is Established"),
+                ));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+    }
+    Ok(())
+}
+
+/// One error for a failed step: the first failure, how many more, transient only when every
+/// failure is (retrying cannot fix a rejection).
+pub fn combine(errors: &[DeployError]) -> Option<DeployError> {
+    let first = errors.first()?;
+    let mut message = first.message.clone();
+    if errors.len() > 1 {
+        message.push_str(&format!(" (and {} more failures)", errors.len() - 1));
+    }
+    Some(DeployError {
+        phase: first.phase,
+        message,
+        transient: errors.iter().all(|e| e.transient),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    #[test]
+    fn an_object_of_another_stack_names_it_from_the_annotation() {
+        let me = StackIdentity {
+            id: Uuid::new_v4(),
+            name: "mine".into(),
+            commit: "c".into(),
+        };
+        let other = Uuid::new_v4();
+        let live = json!({"metadata": {"labels": {STACK_LABEL: other.to_string()}, "annotations": {STACK_ANNOTATION: "theirs@abc"}}});
+        assert_eq!(
+            other_owner(&live, &me),
+            Some(format!("stack \"theirs\" ({other})"))
+        );
+        let bare = json!({"metadata": {"labels": {STACK_LABEL: other.to_string()}}});
+        assert_eq!(other_owner(&bare, &me), Some(format!("stack {other}")));
+        let mine = json!({"metadata": {"labels": {STACK_LABEL: me.id.to_string()}}});
+        assert_eq!(other_owner(&mine, &me), None);
+        assert_eq!(other_owner(&json!({"metadata": {}}), &me), None);
+    }
+
+    #[test]
+    fn combined_errors_are_transient_only_when_all_are() {
+        let e = |t| DeployError {
+            phase: Phase::Apply,
+            message: "x".into(),
+            transient: t,
+        };
+        assert!(combine(&[]).is_none());
+        let c = combine(&[e(true), e(false)]).unwrap();
+        assert!(!c.transient);
+        assert_eq!(c.message, "x (and 1 more failures)");
+        assert!(combine(&[e(true), e(true)]).unwrap().transient);
+    }
+}
