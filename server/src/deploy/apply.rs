@@ -150,7 +150,11 @@ pub async fn apply_tier(
 ) -> TierOutcome {
     let stop = AtomicBool::new(false);
     let stop = &stop;
-    let mut done: Vec<(usize, Applied)> = futures::stream::iter(objects.iter().enumerate())
+    // The futures are collected first: a stream mapping borrowed items through a closure is not
+    // provably `Send` for every lifetime, which spawned deployments need.
+    let applies: Vec<_> = objects
+        .iter()
+        .enumerate()
         .map(|(i, p)| async move {
             if stop.load(Ordering::SeqCst) {
                 return None;
@@ -159,17 +163,17 @@ pub async fn apply_tier(
             if a.error.as_ref().is_some_and(|e| e.transient) {
                 stop.store(true, Ordering::SeqCst);
             }
+            progress(&a.result);
             Some((i, a))
         })
+        .collect();
+    let mut done: Vec<(usize, Applied)> = futures::stream::iter(applies)
         .buffer_unordered(parallelism.max(1))
-        .filter_map(|r| async move {
-            if let Some((_, a)) = &r {
-                progress(&a.result);
-            }
-            r
-        })
-        .collect()
-        .await;
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     done.sort_by_key(|(i, _)| *i);
     let mut out = TierOutcome {
         results: Vec::with_capacity(done.len()),

@@ -208,7 +208,8 @@ pub async fn wait_healthy(
         .collect();
     let mut delay = Duration::from_millis(100);
     loop {
-        let checks: Vec<Health> = futures::stream::iter(pending.iter())
+        let probes: Vec<_> = pending
+            .iter()
             .map(|(r, resource, _)| async move {
                 let api = api_for(client, resource, r.namespace.as_deref());
                 match api.get(&r.name).await {
@@ -222,6 +223,8 @@ pub async fn wait_healthy(
                     Err(e) => Health::Progressing(format!("cannot read it: {}", describe(&e))),
                 }
             })
+            .collect();
+        let checks: Vec<Health> = futures::stream::iter(probes)
             .buffered(POLL_PARALLELISM)
             .collect()
             .await;

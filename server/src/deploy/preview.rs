@@ -132,7 +132,8 @@ pub async fn preview(
         .filter(|p| p.tier != Tier::Foundation)
         .collect();
     for batch in [foundation, rest] {
-        let verdicts: Vec<Result<Verdict, DeployError>> = futures::stream::iter(batch.iter())
+        let runs: Vec<_> = batch
+            .iter()
             .map(|p| {
                 let skip = p.implicit
                     || p.pending_crd
@@ -148,6 +149,8 @@ pub async fn preview(
                     }
                 }
             })
+            .collect();
+        let verdicts: Vec<Result<Verdict, DeployError>> = futures::stream::iter(runs)
             .buffered(policy.parallelism.max(1))
             .collect()
             .await;
@@ -188,7 +191,8 @@ async fn prunable(
     stack: &StackIdentity,
 ) -> Result<Vec<ObjectRef>, DeployError> {
     let me = stack.id.to_string();
-    let checks: Vec<Result<bool, DeployError>> = futures::stream::iter(candidates.iter())
+    let reads: Vec<_> = candidates
+        .iter()
         .map(|r| {
             let me = me.clone();
             async move {
@@ -216,6 +220,8 @@ async fn prunable(
                 }))
             }
         })
+        .collect();
+    let checks: Vec<Result<bool, DeployError>> = futures::stream::iter(reads)
         .buffered(8)
         .collect()
         .await;

@@ -255,13 +255,19 @@ pub async fn prune_all(
             .iter()
             .position(|r| tier_of(r) != tier)
             .map_or(candidates.len(), |n| start + n);
-        let mut done: Vec<(usize, Pruned)> =
-            futures::stream::iter(candidates[start..end].iter().enumerate())
-                .map(|(i, r)| async move { (i, prune_one(client, discovery, r, stack).await) })
-                .buffer_unordered(parallelism.max(1))
-                .inspect(|(_, p)| progress(&p.result))
-                .collect()
-                .await;
+        let deletes: Vec<_> = candidates[start..end]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| async move {
+                let p = prune_one(client, discovery, r, stack).await;
+                progress(&p.result);
+                (i, p)
+            })
+            .collect();
+        let mut done: Vec<(usize, Pruned)> = futures::stream::iter(deletes)
+            .buffer_unordered(parallelism.max(1))
+            .collect()
+            .await;
         done.sort_by_key(|(i, _)| *i);
         for (_, p) in done {
             out.results.push(p.result);
