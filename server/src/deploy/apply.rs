@@ -54,8 +54,8 @@ pub fn other_owner(live: &Value, stack: &StackIdentity) -> Option<String> {
     }
     let source = live["metadata"]["annotations"][STACK_ANNOTATION]
         .as_str()
-        .and_then(|s| s.rsplit_once('@'))
-        .map(|(name, _)| format!("stack {name:?} ({label})"));
+        .map(|s| s.rsplit_once('@').map_or(s, |(name, _)| name))
+        .map(|name| format!("stack {name:?} ({label})"));
     Some(source.unwrap_or_else(|| format!("stack {label}")))
 }
 

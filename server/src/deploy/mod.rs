@@ -50,7 +50,8 @@ use uuid::Uuid;
 pub const FIELD_MANAGER: &str = "berth";
 /// Label carrying the stack id on every applied object.
 pub const STACK_LABEL: &str = "berth.dev/stack";
-/// Annotation carrying the stack name and the commit on every applied object.
+/// Annotation carrying the stack name on every applied object (the commit is in Berth's
+/// history, not on the object, so a new commit leaves untouched objects unchanged).
 pub const STACK_ANNOTATION: &str = "berth.dev/source";
 
 /// How a stack's files become objects.

@@ -196,7 +196,9 @@ pub fn prepare(object: &Value, namespace: Option<&str>, stack: &StackIdentity) -
     if !annotations.is_object() {
         *annotations = json!({});
     }
-    annotations[STACK_ANNOTATION] = json!(format!("{}@{}", stack.name, stack.commit));
+    // The stack name only: a commit here would rewrite every object on every commit (and
+    // report untouched objects as configured).
+    annotations[STACK_ANNOTATION] = json!(stack.name);
     o
 }
 
@@ -540,7 +542,7 @@ mod tests {
         );
         assert_eq!(
             p["metadata"]["annotations"],
-            json!({STACK_ANNOTATION: "web@abc"})
+            json!({STACK_ANNOTATION: "web"})
         );
         assert!(
             p["metadata"].get("resourceVersion").is_none() && p["metadata"].get("uid").is_none()
