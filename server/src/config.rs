@@ -106,7 +106,8 @@ pub struct Config {
     pub git_concurrency: usize,
     /// Connect and request timeout of one Git network operation.
     pub git_timeout: Duration,
-    /// Deployments running at once in this replica.
+    /// Deployments running at once in this replica (0: this replica runs none, e.g. an API-only
+    /// replica; it still turns deployment events into rollouts).
     pub deploy_concurrency: usize,
     /// Lease of a running deployment (heartbeats renew it; another replica resumes it after).
     pub deploy_lease: Duration,
@@ -446,7 +447,7 @@ impl Config {
                 }
             }
             "deploy_concurrency" => {
-                self.deploy_concurrency = parse_bounded(value, 1, 1024).map_err(invalid)?;
+                self.deploy_concurrency = parse_bounded(value, 0, 1024).map_err(invalid)?;
             }
             "deploy_lease" => {
                 self.deploy_lease = parse_duration(value).map_err(invalid)?;
@@ -688,7 +689,7 @@ default_poll_interval = "5m"
 # Git operations running at once in this replica, and the timeout of one network operation.
 git_concurrency = 8
 git_timeout = "30s"
-# Deployments: how many run at once in this replica; the lease a running deployment holds (renewed
+# Deployments: how many run at once in this replica (0: none, an API-only replica); the lease a running deployment holds (renewed
 # by heartbeats; another replica resumes it once it expires); attempts before a deployment fails
 # (transient cluster errors, replica deaths); the first retry delay (doubled each attempt, at most
 # 5m); server-side applies at once within one ordering tier of a deployment.

@@ -97,6 +97,11 @@ impl TestApp {
         app
     }
 
+    /// The URL of this test's database (for a second Berth on it).
+    pub fn database_url(&self) -> String {
+        with_database(&admin_database_url(), &self.db_name)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

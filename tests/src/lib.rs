@@ -6,9 +6,11 @@
 //!   when `BERTH_TEST_KUBECONFIG` names one; per-test namespaces, cleaned up.
 pub mod app;
 pub mod cluster;
+pub mod process;
 
 pub use app::{TestApp, captured_logs};
 pub use cluster::TestCluster;
+pub use process::BerthProcess;
 
 /// Polls `check` every 50 ms until it returns `Some`, failing the test after `timeout`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T

@@ -25,7 +25,7 @@ use crate::repositories::Repositories;
 /// How the deployer runs (from the configuration).
 #[derive(Debug, Clone)]
 pub struct DeployerSettings {
-    /// Deployments running at once in this replica.
+    /// Deployments running at once in this replica (0: it claims none).
     pub concurrency: usize,
     /// Lease of a running deployment; heartbeats renew it every third of it.
     pub lease: Duration,
@@ -85,7 +85,7 @@ impl Deployer {
                 environments,
                 repositories,
                 discoveries: Discoveries::default(),
-                permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+                permits: Arc::new(Semaphore::new(settings.concurrency)),
                 settings,
                 owner: format!("{host}/{}", Uuid::new_v4()),
                 wake: Notify::new(),

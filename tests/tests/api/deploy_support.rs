@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use berth::config::Config;
 use berth_tests::{TestApp, TestCluster, wait_for};
 use git_fixtures::{GitDaemon, GitRepo};
 use kube::api::{Api, DynamicObject};
@@ -26,7 +27,7 @@ pub struct Fleet {
 }
 
 /// Berth tuned for tests: short retries and leases, 1 s minimum poll interval.
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app(configure: impl FnOnce(&mut Config)) -> TestApp {
     TestApp::spawn_with(|c| {
         c.min_poll_interval = Duration::from_secs(1);
         c.git_timeout = Duration::from_secs(5);
@@ -34,6 +35,7 @@ pub async fn spawn_app() -> TestApp {
         c.deploy_retry_backoff = Duration::from_millis(200);
         c.deploy_max_attempts = 3;
         c.deploy_lease = Duration::from_secs(3);
+        configure(c);
     })
     .await
 }
@@ -42,7 +44,12 @@ impl Fleet {
     /// Everything ready; the repository holds `files` (where `{ns}` is replaced by the test's
     /// namespace).
     pub async fn start(files: &[(&str, &str)]) -> Fleet {
-        let app = spawn_app().await;
+        Self::start_with(files, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with Berth's configuration adjusted.
+    pub async fn start_with(files: &[(&str, &str)], configure: impl FnOnce(&mut Config)) -> Fleet {
+        let app = spawn_app(configure).await;
         let cluster = TestCluster::start().await;
         let ns = cluster.namespace("app").await;
         let owned: Vec<(String, String)> = files

@@ -1,6 +1,7 @@
 //! Deployments end to end: real git, the Berth API, the deployment queue and the engine against
 //! the cluster (the test API server, or a real one with `BERTH_TEST_KUBECONFIG`).
 
+use berth_tests::{BerthProcess, wait_for};
 use serde_json::{Value, json};
 
 use crate::deploy_support::{Fleet, config_map, register_environment};
@@ -493,4 +494,70 @@ async fn deleting_a_stack_with_its_objects_removes_them_from_the_cluster() {
     // History survives the stack.
     let r = f.get(&format!("/api/v1/rollouts/{}", removal["id"].as_str().unwrap())).await;
     assert!(r["stack_id"].is_null());
+}
+
+#[tokio::test]
+async fn a_deployment_whose_berth_instance_is_killed_is_finished_by_another() {
+    // The test's own Berth serves the API but runs no deployments; two `berth serve` processes
+    // on the same database do: the first is killed (SIGKILL) mid-deployment, the second
+    // resumes the deployment once the dead one's lease expires.
+    let f = Fleet::start_with(
+        &[
+            ("deploy/a.yaml", &config_map("a", "1")),
+            ("deploy/b.yaml", &config_map("b", "1")),
+            ("deploy/c.yaml", &config_map("c", "1")),
+        ],
+        |c| c.deploy_concurrency = 0,
+    )
+    .await;
+    let data_a = tempfile::tempdir().unwrap();
+    // Same database, same sealing key (the test app's key file).
+    let key = std::fs::read_to_string(f.app.data_dir.path().join("secret.key")).unwrap();
+    let env = [
+        ("BERTH_DEPLOY_LEASE", "2s"),
+        ("BERTH_APPLY_PARALLELISM", "1"),
+        ("BERTH_SECRET_KEY", key.trim()),
+    ];
+    let mut a = BerthProcess::start(&f.app.database_url(), data_a.path(), &env)
+        .await
+        .unwrap();
+    if let Some(server) = f.cluster.test_api() {
+        // Slow enough that the first instance is still applying when it is killed.
+        server.faults().set_latency(std::time::Duration::from_millis(700));
+    }
+    let stack = f.stack("survivor", json!({"wait_for_health": false})).await;
+    let running = wait_for("a deployment running on the first instance", std::time::Duration::from_secs(60), || async {
+        let row: Option<(uuid::Uuid, String)> = sqlx::query_as(
+            "select deployment_id, lease_owner from deployment where status = 'running'",
+        )
+        .fetch_optional(&f.app.pool)
+        .await
+        .unwrap();
+        row
+    })
+    .await;
+    a.kill();
+    if let Some(server) = f.cluster.test_api() {
+        server.faults().set_latency(std::time::Duration::ZERO);
+    }
+    let data_b = tempfile::tempdir().unwrap();
+    let _b = BerthProcess::start(&f.app.database_url(), data_b.path(), &env)
+        .await
+        .unwrap();
+    let rollout = f.nth_rollout(&stack, 1).await;
+    assert_eq!(rollout["status"], "succeeded", "{rollout}");
+    let d = Fleet::deployment(&rollout);
+    assert_eq!(d["id"], running.0.to_string());
+    assert_eq!(d["attempts"], 2, "claimed by the killed instance, then by the other: {d}");
+    let owner: Option<String> = sqlx::query_scalar("select lease_owner from deployment")
+        .fetch_one(&f.app.pool)
+        .await
+        .unwrap();
+    assert!(owner.is_none());
+    assert_ne!(running.1, "", "the first claim had an owner");
+    for name in ["a", "b", "c"] {
+        assert_eq!(f.config_map(name).await.unwrap()["value"], "1", "{name}");
+    }
+    let objects = f.objects(d["id"].as_str().unwrap()).await;
+    assert_eq!(objects.len(), 3, "results recorded once, by the finishing instance");
 }
