@@ -224,7 +224,16 @@ async fn attempt(
         Ok(m) => m,
         Err(e) => return failed(e),
     };
-    let policy = policy_of(&stack, inner.settings.apply_parallelism);
+    let mut policy = policy_of(&stack, inner.settings.apply_parallelism);
+    if policy.default_namespace.is_none() {
+        // The environment's default namespace when the stack names none.
+        policy.default_namespace = inner
+            .environments
+            .find(&environment_id.to_string())
+            .await
+            .ok()
+            .map(|e| e.default_namespace);
+    }
     let report = move |r: &ObjectResult| {
         let _ = progress.send(r.clone());
     };

@@ -612,6 +612,15 @@ impl Stacks {
         identity: &deploy::StackIdentity,
         policy: &deploy::Policy,
     ) -> Result<Preview, String> {
+        let mut policy = policy.clone();
+        if policy.default_namespace.is_none() {
+            policy.default_namespace = self
+                .environments
+                .find(&environment_id.to_string())
+                .await
+                .ok()
+                .map(|e| e.default_namespace);
+        }
         let previous = store::inventory(&self.pool, stack_id, environment_id)
             .await
             .map_err(|e| e.to_string())?
@@ -628,7 +637,7 @@ impl Stacks {
             manifests,
             &previous,
             identity,
-            policy,
+            &policy,
         )
         .await
         .map_err(|e| e.message)
