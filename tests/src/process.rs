@@ -23,15 +23,21 @@ pub fn berth_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("BERTH_BIN") {
         return Ok(PathBuf::from(p));
     }
+    sibling_binary("berth")
+}
+
+/// A binary of the workspace built next to the running executable (or its parent, for test
+/// binaries under `deps/`).
+pub fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe.parent().context("binary directory")?;
-    for candidate in [dir.join("berth"), dir.join("../berth")] {
+    for candidate in [dir.join(name), dir.join("..").join(name)] {
         if candidate.exists() {
             return Ok(candidate);
         }
     }
     bail!(
-        "the berth binary was not found near {}: run `cargo build -p berth` first",
+        "{name} was not found near {}: run `cargo build --workspace --bins` first",
         exe.display()
     )
 }

@@ -141,3 +141,65 @@ async fn the_cli_adds_lists_shows_and_removes_environments() {
     .to_string();
     assert!(err.contains("401"), "{err}");
 }
+
+#[tokio::test]
+async fn the_cli_creates_deploys_previews_rolls_back_and_lists_history_of_stacks() {
+    use crate::deploy_support::{Fleet, config_map};
+    let f = Fleet::start(&[("deploy/a.yaml", &config_map("a", "1"))]).await;
+    let server = f.app.base.clone();
+    let token = f.app.admin_token.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    let base = [
+        "--server",
+        server.as_str(),
+        "--token",
+        token.as_str(),
+        "--credentials-file",
+        creds.to_str().unwrap(),
+    ];
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = base.to_vec();
+        all.extend_from_slice(args);
+        let all: Vec<String> = all.into_iter().map(str::to_owned).collect();
+        async move {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            berth(&refs).await
+        }
+    };
+    let out = run(&[
+        "stack", "create", "--name", "cli-web", "--repo", "app", "--path", "deploy", "--env",
+        "one", "--no-auto-deploy",
+    ])
+    .await
+    .unwrap();
+    assert!(out.contains("created stack cli-web"), "{out}");
+    f.check().await;
+    let out = run(&["stack", "deploy", "cli-web", "--wait"]).await.unwrap();
+    assert!(out.contains("succeeded"), "{out}");
+    assert!(out.contains("one"), "{out}");
+    assert_eq!(f.config_map("a").await.unwrap()["value"], "1");
+
+    f.commit(&[("deploy/a.yaml", &config_map("a", "2"))], "a=2");
+    f.check().await;
+    let out = run(&["stack", "preview", "cli-web"]).await.unwrap();
+    assert!(out.contains("~ ConfigMap"), "{out}");
+    assert!(out.contains("data.value"), "{out}");
+    let out = run(&["stack", "ls"]).await.unwrap();
+    assert!(out.contains("cli-web") && out.contains("out_of_date"), "{out}");
+    run(&["stack", "deploy", "cli-web", "--wait"]).await.unwrap();
+    assert_eq!(f.config_map("a").await.unwrap()["value"], "2");
+
+    // Roll back to the previous successful deployment (chosen by the CLI).
+    let out = run(&["stack", "rollback", "cli-web", "--wait"]).await.unwrap();
+    assert!(out.contains("succeeded"), "{out}");
+    assert_eq!(f.config_map("a").await.unwrap()["value"], "1");
+    let out = run(&["stack", "history", "cli-web"]).await.unwrap();
+    assert!(out.contains("rollback") && out.contains("manual"), "{out}");
+    let out = run(&["-o", "json", "stack", "show", "cli-web"]).await.unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["targets"][0]["environment_name"], "one");
+    assert!(v["stack"]["rollback_hold_commit"].is_string());
+    let err = run(&["stack", "show", "nope"]).await.unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! API tests: the real Berth application on port 0 against a fresh database per test.
 
 mod audit;
+mod benches;
 mod auth;
 mod cli;
 mod conventions;
