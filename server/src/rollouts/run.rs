@@ -241,7 +241,7 @@ async fn attempt(
         &client,
         &inner.discoveries,
         env,
-        &manifests,
+        manifests.as_slice(),
         &previous,
         &identity,
         &policy,
@@ -315,9 +315,42 @@ pub async fn render_stack(
         .map_err(|e| failure(Phase::Render, format!("rendering stopped: {e}"), false))?
 }
 
-async fn render(inner: &Inner, stack: &StackRow, commit: &str) -> Result<Vec<Manifest>, DeployError> {
-    render_stack(&inner.pool, &inner.repositories, stack, commit).await
+/// Renders through the deployer's cache: one commit rolled out to many environments is fetched
+/// and rendered once. Keyed by everything rendering depends on; failures are not cached.
+async fn render(
+    inner: &Inner,
+    stack: &StackRow,
+    commit: &str,
+) -> Result<std::sync::Arc<Vec<Manifest>>, DeployError> {
+    let key = format!(
+        "{}\n{commit}\n{:?}\n{:?}\n{}",
+        stack.repository_id, stack.paths, stack.watched_paths, stack.renderer
+    );
+    let cell = {
+        let mut cache = inner.renders.lock();
+        if cache.len() >= RENDER_CACHE && !cache.contains_key(&key) {
+            cache.clear();
+        }
+        cache.entry(key.clone()).or_default().clone()
+    };
+    let rendered = cell
+        .get_or_try_init(|| async {
+            render_stack(&inner.pool, &inner.repositories, stack, commit)
+                .await
+                .map(std::sync::Arc::new)
+        })
+        .await;
+    match rendered {
+        Ok(m) => Ok(m.clone()),
+        Err(e) => {
+            inner.renders.lock().remove(&key);
+            Err(e)
+        }
+    }
 }
+
+/// Renders kept per replica (distinct stack sources at distinct commits).
+const RENDER_CACHE: usize = 64;
 
 fn phase_str(p: Phase) -> &'static str {
     match p {
@@ -351,9 +384,6 @@ async fn record(
                 let inv = serde_json::to_value(&inventory).unwrap_or_else(|_| json!([]));
                 store::record_target(&mut *tx, stack_id, env_id, id, Some((&claimed.commit, &inv)))
                     .await?;
-                if claimed.kind == "apply" {
-                    stack_store::set_deployed(&mut *tx, stack_id, &claimed.commit).await?;
-                }
             }
         }
         (Some(error), _) if error.transient && claimed.attempts < inner.settings.max_attempts => {
@@ -405,6 +435,14 @@ async fn record(
         }
     }
     store::record_objects(&mut tx, id, &outcome.results).await?;
+    // Rows every deployment of a rollout shares come last: their locks are held only until
+    // the commit just below.
+    if status == "succeeded"
+        && claimed.kind == "apply"
+        && let Some(stack_id) = claimed.stack_id
+    {
+        stack_store::set_deployed(&mut *tx, stack_id, &claimed.commit).await?;
+    }
     store::refresh_rollout(&mut *tx, claimed.rollout_id).await?;
     let removed_stack = store::removal_succeeded(&mut *tx, claimed.rollout_id).await?;
     if let Some(stack_id) = removed_stack {

@@ -7,6 +7,7 @@
 //! deployment heartbeats its lease; on shutdown, running deployments are released back to the
 //! queue so another replica resumes them at once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::{dispatch, run, store};
-use crate::deploy::Discoveries;
+use crate::deploy::{Discoveries, Manifest};
 use crate::environments::Environments;
 use crate::events::EventBus;
 use crate::repositories::Repositories;
@@ -69,6 +70,8 @@ pub(super) struct Inner {
     tasks: TaskTracker,
     /// Cancelled on shutdown: running deployments release their leases.
     running: CancellationToken,
+    /// Rendered manifests by source and commit (see `run::render`).
+    pub(super) renders: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Vec<Manifest>>>>>>,
 }
 
 impl Deployer {
@@ -92,6 +95,7 @@ impl Deployer {
                 targets_dirty: Mutex::new(true),
                 tasks: TaskTracker::new(),
                 running: CancellationToken::new(),
+                renders: Mutex::new(HashMap::new()),
             }),
         }
     }

@@ -129,9 +129,14 @@ pub async fn set_deployed(
     id: Uuid,
     commit: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update stack set deployed_commit = $2, updated_at = now() where stack_id = $1")
-        .bind(id)
-        .bind(commit)
+    // Every target's deployment of a rollout records the same commit: only the first writes
+    // (and locks) the row.
+    sqlx::query(
+        "update stack set deployed_commit = $2, updated_at = now() \
+         where stack_id = $1 and deployed_commit is distinct from $2",
+    )
+    .bind(id)
+    .bind(commit)
         .execute(db)
         .await?;
     Ok(())
