@@ -3,6 +3,7 @@
 //! Git repositories (git-fixtures) and the podinfo fixtures; the cluster is checked directly.
 
 mod apply;
+mod bench;
 mod failures;
 mod ownership;
 mod preview;
