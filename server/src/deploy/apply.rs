@@ -32,15 +32,16 @@ pub struct Applied {
 }
 
 fn failed(p: &Planned, message: String, transient: bool) -> Applied {
+    let error = format!("{}: {message}", p.describe());
     Applied {
         result: ObjectResult {
             object: p.reference.clone(),
             action: Action::Failed,
-            message: Some(message.clone()),
+            message: Some(message),
         },
         error: Some(DeployError {
             phase: Phase::Apply,
-            message: format!("{}: {message}", p.describe()),
+            message: error,
             transient,
         }),
     }

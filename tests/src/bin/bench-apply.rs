@@ -68,7 +68,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         if path.is_dir() {
             collect(root, &path, out);
         } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             out.push((rel, std::fs::read(&path).unwrap()));
         }
     }
@@ -153,7 +157,11 @@ async fn main() {
     let private = tempfile::tempdir().unwrap();
     let kubeconfig: PathBuf = private.path().join("admin.kubeconfig");
     std::fs::write(&kubeconfig, cluster.admin_kubeconfig()).unwrap();
-    let kubectl = Command::new("kubectl").arg("version").arg("--client").output().is_ok();
+    let kubectl = Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok();
 
     let (mut berth_first, mut berth_again, mut kubectl_first, mut kubectl_again) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -181,14 +189,25 @@ async fn main() {
                 (&files, &client, &discoveries, &stack, &policy);
             async move {
                 let started = Instant::now();
-                let src = MemorySource::from_files(files.iter().map(|(p, t)| (p.clone(), t.clone())));
+                let src =
+                    MemorySource::from_files(files.iter().map(|(p, t)| (p.clone(), t.clone())));
                 let manifests: Vec<Manifest> = tokio::task::spawn_blocking(move || {
                     render(&src, &[String::new()], &[], Renderer::Plain)
                 })
                 .await
                 .unwrap()
                 .expect("render");
-                let outcome = execute(client, discoveries, env, &manifests, &previous, stack, policy, &|_| {}).await;
+                let outcome = execute(
+                    client,
+                    discoveries,
+                    env,
+                    &manifests,
+                    &previous,
+                    stack,
+                    policy,
+                    &|_| {},
+                )
+                .await;
                 (started.elapsed(), outcome)
             }
         };
@@ -199,36 +218,69 @@ async fn main() {
         berth_first.push(t);
         let (t, again) = deploy(first.inventory.unwrap()).await;
         assert!(again.error.is_none(), "{:?}", again.error);
-        assert!(again.results.iter().all(|r| r.action == Action::Unchanged), "re-apply changes nothing");
+        assert!(
+            again.results.iter().all(|r| r.action == Action::Unchanged),
+            "re-apply changes nothing"
+        );
         berth_again.push(t);
 
         if kubectl {
             let ns = cluster.namespace(&format!("bench-kubectl-{run}")).await;
             let cache = tempfile::tempdir().unwrap();
-            let (k, c, d) = (kubeconfig.clone(), cache.path().to_owned(), dir.path().to_owned());
+            let (k, c, d) = (
+                kubeconfig.clone(),
+                cache.path().to_owned(),
+                dir.path().to_owned(),
+            );
             let ns2 = ns.clone();
-            let t = tokio::task::spawn_blocking(move || kubectl_apply(&k, &c, &d, &ns2)).await.unwrap();
+            let t = tokio::task::spawn_blocking(move || kubectl_apply(&k, &c, &d, &ns2))
+                .await
+                .unwrap();
             kubectl_first.push(t);
-            let (k, c, d) = (kubeconfig.clone(), cache.path().to_owned(), dir.path().to_owned());
-            let t = tokio::task::spawn_blocking(move || kubectl_apply(&k, &c, &d, &ns)).await.unwrap();
+            let (k, c, d) = (
+                kubeconfig.clone(),
+                cache.path().to_owned(),
+                dir.path().to_owned(),
+            );
+            let t = tokio::task::spawn_blocking(move || kubectl_apply(&k, &c, &d, &ns))
+                .await
+                .unwrap();
             kubectl_again.push(t);
         }
     }
     cluster.cleanup().await;
 
-    let target = if cluster.is_real() { "real cluster (BERTH_TEST_KUBECONFIG)" } else { "in-process test API server" };
+    let target = if cluster.is_real() {
+        "real cluster (BERTH_TEST_KUBECONFIG)"
+    } else {
+        "in-process test API server"
+    };
     println!(
         "\n{} objects, {} runs each, Berth parallelism {}, against the {target}\n",
         args.objects, args.runs, args.parallelism
     );
-    println!("| apply | Berth median (min–max) | kubectl median (min–max) | Berth / kubectl | goal | met |");
+    println!(
+        "| apply | Berth median (min–max) | kubectl median (min–max) | Berth / kubectl | goal | met |"
+    );
     println!("|---|---|---|---|---|---|");
     for (label, berth, kube) in [
-        ("first (all created)", Samples(berth_first), Samples(kubectl_first)),
-        ("again (all unchanged)", Samples(berth_again), Samples(kubectl_again)),
+        (
+            "first (all created)",
+            Samples(berth_first),
+            Samples(kubectl_first),
+        ),
+        (
+            "again (all unchanged)",
+            Samples(berth_again),
+            Samples(kubectl_again),
+        ),
     ] {
         if kube.0.is_empty() {
-            println!("| {label} | {} ({}) | kubectl not installed | – | ≤ 0.5× | – |", ms(berth.median()), berth.spread());
+            println!(
+                "| {label} | {} ({}) | kubectl not installed | – | ≤ 0.5× | – |",
+                ms(berth.median()),
+                berth.spread()
+            );
             continue;
         }
         let ratio = berth.median().as_secs_f64() / kube.median().as_secs_f64();

@@ -19,5 +19,8 @@ async fn the_apply_benchmark_runs_its_smoke_configuration_and_prints_a_table() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("| apply | Berth median (min–max) | kubectl median (min–max) | Berth / kubectl | goal | met |"), "{stdout}");
-    assert!(stdout.contains("| first (all created) |") && stdout.contains("| again (all unchanged) |"), "{stdout}");
+    assert!(
+        stdout.contains("| first (all created) |") && stdout.contains("| again (all unchanged) |"),
+        "{stdout}"
+    );
 }
