@@ -69,7 +69,8 @@ pub async fn apply_one(
 ) -> Applied {
     let api = api_for(client, &p.resource, p.reference.namespace.as_deref());
     let name = &p.reference.name;
-    let live = match api.get_opt(name).await {
+    // Metadata is all the checks need (a real API server sends only that).
+    let live = match api.get_metadata_opt(name).await {
         Ok(live) => live,
         Err(e) => {
             return failed(
@@ -81,7 +82,7 @@ pub async fn apply_one(
     };
     let live_json = live
         .as_ref()
-        .map(|l| serde_json::to_value(l).unwrap_or_default());
+        .map(|l| serde_json::json!({"metadata": l.metadata}));
     let mut note = None;
     if let Some(owner) = live_json.as_ref().and_then(|l| other_owner(l, stack)) {
         if !force {
