@@ -60,6 +60,24 @@ pub fn other_owner(live: &Value, stack: &StackIdentity) -> Option<String> {
     Some(source.unwrap_or_else(|| format!("stack {label}")))
 }
 
+/// Whether two versions of an object differ only in what the server and controllers write
+/// (status, resourceVersion, managedFields, generation).
+fn same_content(a: &Value, b: &Value) -> bool {
+    fn strip(v: &Value) -> Value {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("status");
+        }
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in ["resourceVersion", "managedFields", "generation"] {
+                meta.remove(k);
+            }
+        }
+        v
+    }
+    strip(a) == strip(b)
+}
+
 /// Applies one object.
 pub async fn apply_one(
     client: &kube::Client,
@@ -69,8 +87,7 @@ pub async fn apply_one(
 ) -> Applied {
     let api = api_for(client, &p.resource, p.reference.namespace.as_deref());
     let name = &p.reference.name;
-    // Metadata is all the checks need (a real API server sends only that).
-    let live = match api.get_metadata_opt(name).await {
+    let live = match api.get_opt(name).await {
         Ok(live) => live,
         Err(e) => {
             return failed(
@@ -82,7 +99,7 @@ pub async fn apply_one(
     };
     let live_json = live
         .as_ref()
-        .map(|l| serde_json::json!({"metadata": l.metadata}));
+        .map(|l| serde_json::to_value(l).unwrap_or_default());
     let mut note = None;
     if let Some(owner) = live_json.as_ref().and_then(|l| other_owner(l, stack)) {
         if !force {
@@ -111,13 +128,22 @@ pub async fn apply_one(
             return failed(p, message, is_transient(&e));
         }
     };
-    let before = live
-        .as_ref()
-        .and_then(|l| l.metadata.resource_version.clone());
-    let action = match before {
-        None => Action::Created,
-        Some(rv) if Some(&rv) == applied.metadata.resource_version.as_ref() => Action::Unchanged,
-        Some(_) => Action::Configured,
+    let action = match (&live, &live_json) {
+        (Some(before), Some(before_json)) => {
+            if before.metadata.resource_version == applied.metadata.resource_version
+                || same_content(
+                    before_json,
+                    &serde_json::to_value(&applied).unwrap_or_default(),
+                )
+            {
+                // The second case: the resourceVersion moved because a controller wrote the
+                // status meanwhile, not because of this apply.
+                Action::Unchanged
+            } else {
+                Action::Configured
+            }
+        }
+        _ => Action::Created,
     };
     if p.implicit && action == Action::Created {
         note = Some("created because create_namespace is on; Berth never prunes it".into());
@@ -318,6 +344,15 @@ mod tests {
         let mine = json!({"metadata": {"labels": {STACK_LABEL: me.id.to_string()}}});
         assert_eq!(other_owner(&mine, &me), None);
         assert_eq!(other_owner(&json!({"metadata": {}}), &me), None);
+    }
+
+    #[test]
+    fn a_status_write_by_a_controller_is_not_a_change_of_ours() {
+        let before = json!({"metadata": {"name": "a", "resourceVersion": "1", "generation": 1}, "spec": {"replicas": 1}, "status": {"readyReplicas": 0}});
+        let status_moved = json!({"metadata": {"name": "a", "resourceVersion": "2", "generation": 1, "managedFields": []}, "spec": {"replicas": 1}, "status": {"readyReplicas": 1}});
+        let spec_moved = json!({"metadata": {"name": "a", "resourceVersion": "3", "generation": 2}, "spec": {"replicas": 2}, "status": {"readyReplicas": 1}});
+        assert!(same_content(&before, &status_moved));
+        assert!(!same_content(&before, &spec_moved));
     }
 
     #[test]
