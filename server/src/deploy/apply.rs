@@ -4,13 +4,16 @@
 //! alone would let stacks silently overwrite each other) unless `force_conflicts` takes it over.
 //!
 //! Each object's action comes from its resourceVersion: created (absent before), configured
-//! (changed), unchanged (same).
+//! (changed), unchanged (same, or moved only by a controller's status write). The live objects a
+//! re-deployment needs are listed per (resource, namespace) rather than read one by one.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
+use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -32,15 +35,16 @@ pub struct Applied {
 }
 
 fn failed(p: &Planned, message: String, transient: bool) -> Applied {
+    let error = format!("{}: {message}", p.describe());
     Applied {
         result: ObjectResult {
             object: p.reference.clone(),
             action: Action::Failed,
-            message: Some(message.clone()),
+            message: Some(message),
         },
         error: Some(DeployError {
             phase: Phase::Apply,
-            message: format!("{}: {message}", p.describe()),
+            message: error,
             transient,
         }),
     }
@@ -59,24 +63,48 @@ pub fn other_owner(live: &Value, stack: &StackIdentity) -> Option<String> {
     Some(source.unwrap_or_else(|| format!("stack {label}")))
 }
 
+/// Whether two versions of an object differ only in what the server and controllers write
+/// (status, resourceVersion, managedFields, generation).
+fn same_content(a: &Value, b: &Value) -> bool {
+    fn strip(v: &Value) -> Value {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("status");
+        }
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in ["resourceVersion", "managedFields", "generation"] {
+                meta.remove(k);
+            }
+        }
+        v
+    }
+    strip(a) == strip(b)
+}
+
 /// Applies one object.
+///
+/// `known` is the live object when a list already returned it (then it is not read again).
 pub async fn apply_one(
     client: &kube::Client,
     p: &Planned,
     stack: &StackIdentity,
     force: bool,
+    known: Option<DynamicObject>,
 ) -> Applied {
     let api = api_for(client, &p.resource, p.reference.namespace.as_deref());
     let name = &p.reference.name;
-    let live = match api.get_opt(name).await {
-        Ok(live) => live,
-        Err(e) => {
-            return failed(
-                p,
-                format!("reading the live object: {}", describe(&e)),
-                is_transient(&e),
-            );
-        }
+    let live = match known {
+        Some(live) => Some(live),
+        None => match api.get_opt(name).await {
+            Ok(live) => live,
+            Err(e) => {
+                return failed(
+                    p,
+                    format!("reading the live object: {}", describe(&e)),
+                    is_transient(&e),
+                );
+            }
+        },
     };
     let live_json = live
         .as_ref()
@@ -109,13 +137,22 @@ pub async fn apply_one(
             return failed(p, message, is_transient(&e));
         }
     };
-    let before = live
-        .as_ref()
-        .and_then(|l| l.metadata.resource_version.clone());
-    let action = match before {
-        None => Action::Created,
-        Some(rv) if Some(&rv) == applied.metadata.resource_version.as_ref() => Action::Unchanged,
-        Some(_) => Action::Configured,
+    let action = match (&live, &live_json) {
+        (Some(before), Some(before_json)) => {
+            if before.metadata.resource_version == applied.metadata.resource_version
+                || same_content(
+                    before_json,
+                    &serde_json::to_value(&applied).unwrap_or_default(),
+                )
+            {
+                // The second case: the resourceVersion moved because a controller wrote the
+                // status meanwhile, not because of this apply.
+                Action::Unchanged
+            } else {
+                Action::Configured
+            }
+        }
+        _ => Action::Created,
     };
     if p.implicit && action == Action::Created {
         note = Some("created because create_namespace is on; Berth never prunes it".into());
@@ -129,6 +166,83 @@ pub async fn apply_one(
         error: None,
     }
 }
+
+/// (apiVersion, plural, namespace, name) of a planned object.
+type Key = (String, String, Option<String>, String);
+
+fn key(p: &Planned) -> Key {
+    (
+        p.resource.api_version.clone(),
+        p.resource.plural.clone(),
+        p.reference.namespace.clone(),
+        p.reference.name.clone(),
+    )
+}
+
+/// This stack's live objects among `objects`, read with one list per (resource, namespace) that
+/// holds several of them, instead of one read each; a re-deployment then costs one request per
+/// object. Objects not found this way (new, or not labelled with this stack) are read one by one
+/// by [`apply_one`]. A failed list only costs those reads.
+async fn prefetch(
+    client: &kube::Client,
+    objects: &[&Planned],
+    stack: &StackIdentity,
+    parallelism: usize,
+) -> HashMap<Key, DynamicObject> {
+    let mut groups: HashMap<(String, String, Option<String>), (&Planned, usize)> = HashMap::new();
+    for p in objects {
+        let g = groups
+            .entry((
+                p.resource.api_version.clone(),
+                p.resource.plural.clone(),
+                p.reference.namespace.clone(),
+            ))
+            .or_insert((p, 0));
+        g.1 += 1;
+    }
+    let selector = format!("{STACK_LABEL}={}", stack.id);
+    let lists = groups
+        .into_values()
+        .filter(|(_, n)| *n >= PREFETCH_MIN)
+        .map(|(p, _)| {
+            let selector = selector.clone();
+            async move {
+                let api = api_for(client, &p.resource, p.reference.namespace.as_deref());
+                (p, api.list(&ListParams::default().labels(&selector)).await)
+            }
+        });
+    let mut out = HashMap::new();
+    let answers: Vec<_> = futures::stream::iter(lists)
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    for (p, answer) in answers {
+        let Ok(list) = answer else { continue };
+        for mut o in list.items {
+            let Some(name) = o.metadata.name.clone() else {
+                continue;
+            };
+            // Items of a list carry no kind; the single-object answers do.
+            o.types = Some(kube::api::TypeMeta {
+                api_version: p.resource.api_version.clone(),
+                kind: p.resource.kind.clone(),
+            });
+            out.insert(
+                (
+                    p.resource.api_version.clone(),
+                    p.resource.plural.clone(),
+                    p.reference.namespace.clone(),
+                    name,
+                ),
+                o,
+            );
+        }
+    }
+    out
+}
+
+/// Objects of one resource and namespace in a tier from which on they are listed, not read.
+const PREFETCH_MIN: usize = 3;
 
 /// What a tier's apply did.
 pub struct TierOutcome {
@@ -148,6 +262,8 @@ pub async fn apply_tier(
     parallelism: usize,
     progress: &(dyn Fn(&ObjectResult) + Send + Sync),
 ) -> TierOutcome {
+    let known = Mutex::new(prefetch(client, objects, stack, parallelism).await);
+    let known = &known;
     let stop = AtomicBool::new(false);
     let stop = &stop;
     // The futures are collected first: a stream mapping borrowed items through a closure is not
@@ -159,7 +275,8 @@ pub async fn apply_tier(
             if stop.load(Ordering::SeqCst) {
                 return None;
             }
-            let a = apply_one(client, p, stack, force).await;
+            let live = known.lock().remove(&key(p));
+            let a = apply_one(client, p, stack, force, live).await;
             if a.error.as_ref().is_some_and(|e| e.transient) {
                 stop.store(true, Ordering::SeqCst);
             }
@@ -320,6 +437,15 @@ mod tests {
         let mine = json!({"metadata": {"labels": {STACK_LABEL: me.id.to_string()}}});
         assert_eq!(other_owner(&mine, &me), None);
         assert_eq!(other_owner(&json!({"metadata": {}}), &me), None);
+    }
+
+    #[test]
+    fn a_status_write_by_a_controller_is_not_a_change_of_ours() {
+        let before = json!({"metadata": {"name": "a", "resourceVersion": "1", "generation": 1}, "spec": {"replicas": 1}, "status": {"readyReplicas": 0}});
+        let status_moved = json!({"metadata": {"name": "a", "resourceVersion": "2", "generation": 1, "managedFields": []}, "spec": {"replicas": 1}, "status": {"readyReplicas": 1}});
+        let spec_moved = json!({"metadata": {"name": "a", "resourceVersion": "3", "generation": 2}, "spec": {"replicas": 2}, "status": {"readyReplicas": 1}});
+        assert!(same_content(&before, &status_moved));
+        assert!(!same_content(&before, &spec_moved));
     }
 
     #[test]

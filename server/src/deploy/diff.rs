@@ -175,8 +175,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn paths(before: Value, after: Value) -> Vec<(String, Option<Value>, Option<Value>)> {
-        diff(&before, &after)
+    fn paths(before: &Value, after: &Value) -> Vec<(String, Option<Value>, Option<Value>)> {
+        diff(before, after)
             .into_iter()
             .map(|c| (c.path, c.before, c.after))
             .collect()
@@ -189,7 +189,7 @@ mod tests {
         let after = json!({"kind": "Deployment", "metadata": {"name": "a", "labels": {"app.kubernetes.io/name": "b"}},
             "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "web", "image": "web:2"}, {"name": "new", "image": "n:1"}]}}}});
         assert_eq!(
-            paths(before, after),
+            paths(&before, &after),
             vec![
                 (
                     "metadata.labels[\"app.kubernetes.io/name\"]".into(),
@@ -220,13 +220,13 @@ mod tests {
     fn lists_without_names_compare_by_index_or_as_a_whole() {
         assert_eq!(
             paths(
-                json!({"ports": [{"port": 80}, {"port": 443}]}),
-                json!({"ports": [{"port": 80}, {"port": 8443}]})
+                &json!({"ports": [{"port": 80}, {"port": 443}]}),
+                &json!({"ports": [{"port": 80}, {"port": 8443}]})
             ),
             vec![("ports[1].port".into(), Some(json!(443)), Some(json!(8443)))]
         );
         assert_eq!(
-            paths(json!({"args": ["a"]}), json!({"args": ["a", "b"]})),
+            paths(&json!({"args": ["a"]}), &json!({"args": ["a", "b"]})),
             vec![("args".into(), Some(json!(["a"])), Some(json!(["a", "b"])))]
         );
     }
@@ -245,7 +245,7 @@ mod tests {
         let before = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "b2xk"}});
         let after = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "bmV3", "token": "dA=="}});
         assert_eq!(
-            paths(before, after),
+            paths(&before, &after),
             vec![
                 (
                     "data.password".into(),

@@ -30,8 +30,11 @@ pub struct Resolved {
 /// The discovery caches of every environment. Cloning shares them.
 #[derive(Clone, Default)]
 pub struct Discoveries {
-    inner: Arc<Mutex<HashMap<Uuid, (i32, Arc<EnvDiscovery>)>>>,
+    inner: Arc<Mutex<HashMap<Uuid, Versioned>>>,
 }
+
+/// One environment's cache and the credential version it belongs to.
+type Versioned = (i32, Arc<EnvDiscovery>);
 
 impl Discoveries {
     /// The cache of environment `id` at credential `version` (a new, empty one when the

@@ -44,7 +44,7 @@ pub fn describe_source(source: &str) -> String {
         return source.to_owned();
     };
     let origin = match origin.strip_prefix("kustomize:") {
-        Some(path) if path.is_empty() => "kustomize output of the repository root".to_owned(),
+        Some("") => "kustomize output of the repository root".to_owned(),
         Some(path) => format!("kustomize output of {path}"),
         None => origin.to_owned(),
     };
@@ -334,7 +334,8 @@ fn yaml_documents(origin: &str, text: &str) -> Result<Vec<(usize, Value)>, Deplo
                     .map(|l| {
                         format!(
                             " at line {}",
-                            chunk.first_line + l.line().saturating_sub(1) as usize
+                            chunk.first_line
+                                + usize::try_from(l.line().saturating_sub(1)).unwrap_or(0)
                         )
                     })
                     .unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Building [`DeployError`]s and deciding which cluster failures are worth retrying.
 //!
 //! Transient: the cluster could not be reached or answered that it is overloaded or broken
-//! (connection refused/reset, timeouts, 429, 5xx). Everything the API rejected on purpose (4xx),
+//! (connection refused/reset, timeouts, 408, 429, 5xx). Everything the API rejected on purpose (4xx),
 //! every render/plan problem and every health timeout is final: retrying cannot change it.
 //! kube's client already retries 429/503/504 a few times itself before we see them.
 
@@ -42,7 +42,8 @@ impl DeployError {
 /// Whether retrying the call later may succeed.
 pub fn is_transient(error: &kube::Error) -> bool {
     match error {
-        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+        // 408: the server gave up waiting (for etcd, a webhook); asking again may work.
+        kube::Error::Api(status) => matches!(status.code, 408 | 429) || status.code >= 500,
         // Connection refused/reset, TLS handshakes cut short, timeouts, bodies cut off.
         kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => true,
         _ => false,
@@ -126,6 +127,7 @@ mod tests {
     #[test]
     fn overload_and_server_errors_are_transient_and_rejections_are_not() {
         let cases = [
+            (408, true),
             (429, true),
             (500, true),
             (503, true),

@@ -101,7 +101,9 @@ pub struct ObjectResult {
 /// One rendered object and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
-    /// `path/in/repo.yaml#<document index from 1>` (or `kustomize:<path>#<n>`).
+    /// `path/in/repo.yaml#<document index from 1>` (or `kustomize:<path>#<n>`), with
+    /// `.items[<i>]` appended for an item of a `kind: List` document; [`describe_source`] turns it
+    /// into "path/in/repo.yaml document 2".
     pub source: String,
     pub object: serde_json::Value,
 }

@@ -166,7 +166,7 @@ pub async fn preview(
                 Verdict::Change(diff) => out.change.push(ObjectChange { object: r, diff }),
                 Verdict::Unchanged => out.unchanged.push(r),
                 Verdict::Rejected(message) => {
-                    out.rejected.push(ObjectRejection { object: r, message })
+                    out.rejected.push(ObjectRejection { object: r, message });
                 }
             }
         }

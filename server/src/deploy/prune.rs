@@ -58,15 +58,16 @@ fn result(r: &ObjectRef, action: Action, message: impl Into<String>) -> Pruned {
 }
 
 fn failure(r: &ObjectRef, message: String, transient: bool) -> Pruned {
+    let error = format!("deleting {}: {message}", describe_ref(r));
     Pruned {
         result: ObjectResult {
             object: r.clone(),
             action: Action::Failed,
-            message: Some(message.clone()),
+            message: Some(message),
         },
         error: Some(DeployError {
             phase: Phase::Prune,
-            message: format!("deleting {}: {message}", describe_ref(r)),
+            message: error,
             transient,
         }),
     }

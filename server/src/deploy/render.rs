@@ -138,7 +138,10 @@ pub fn render_with(
     renderer: Renderer,
     options: &RenderOptions,
 ) -> Result<Vec<Manifest>, DeployError> {
-    let paths = normalize_all(paths)?;
+    let mut paths = normalize_all(paths)?;
+    if paths.is_empty() {
+        paths.push(String::new());
+    }
     let manifests = match renderer {
         Renderer::Plain => plain(source, &paths, options)?,
         Renderer::Kustomize => {
@@ -174,6 +177,7 @@ pub fn normalize(path: &str) -> Result<String, DeployError> {
         .join("/"))
 }
 
+/// Normalized, each once, in order (empty stays empty).
 fn normalize_all(paths: &[String]) -> Result<Vec<String>, DeployError> {
     let mut out: Vec<String> = Vec::new();
     for p in paths {
@@ -181,9 +185,6 @@ fn normalize_all(paths: &[String]) -> Result<Vec<String>, DeployError> {
         if !out.contains(&n) {
             out.push(n);
         }
-    }
-    if out.is_empty() {
-        out.push(String::new());
     }
     Ok(out)
 }

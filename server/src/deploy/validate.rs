@@ -201,10 +201,10 @@ fn check_string_map(
 fn check_api_version(api_version: &str) -> Result<(), String> {
     let bad = |why: String| Err(format!("apiVersion {api_version:?} is not valid: {why}"));
     let (group, version) = split_api_version(api_version);
-    if api_version.contains('/') {
-        if let Some(why) = dns_subdomain(group) {
-            return bad(format!("group {why}"));
-        }
+    if api_version.contains('/')
+        && let Some(why) = dns_subdomain(group)
+    {
+        return bad(format!("group {why}"));
     }
     if version.is_empty() {
         return bad("the version is empty".into());
