@@ -201,7 +201,8 @@ async fn prefetch(
         g.1 += 1;
     }
     let selector = format!("{STACK_LABEL}={}", stack.id);
-    let lists = groups
+    // Collected first, so the buffered stream is `Send` for spawned deployments.
+    let lists: Vec<_> = groups
         .into_values()
         .filter(|(_, n)| *n >= PREFETCH_MIN)
         .map(|(p, _)| {
@@ -210,7 +211,8 @@ async fn prefetch(
                 let api = api_for(client, &p.resource, p.reference.namespace.as_deref());
                 (p, api.list(&ListParams::default().labels(&selector)).await)
             }
-        });
+        })
+        .collect();
     let mut out = HashMap::new();
     let answers: Vec<_> = futures::stream::iter(lists)
         .buffer_unordered(parallelism.max(1))
