@@ -4,12 +4,16 @@
 //! repository serves every stack tracking it) and emits deployment events. SQL lives in
 //! `store.rs`; Git in `crate::git`. Nothing here talks to clusters.
 
+mod check_requests;
+pub mod credentials;
+mod fields;
 pub mod poller;
 pub mod runner;
 pub mod schedule;
 pub mod service;
 pub mod store;
 pub mod url;
+mod webhook_secret;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
