@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::store::{self, RepositoryRow};
+use super::store::{self, QueuedCheck, RepositoryRow};
 use super::{Repositories, RepositoryCheck, RepositoryError};
 use crate::audit::{self, Actor, NewAuditEvent};
 use crate::pagination::{Page, PageRequest};
@@ -16,8 +16,14 @@ impl Repositories {
         store::by_url_key(&self.pool, key).await
     }
 
-    /// Queues a check now (joining an already queued one) and wakes every replica's poller.
-    pub async fn request_check(&self, id: Uuid, trigger: &str) -> Result<Uuid, RepositoryError> {
+    /// Queues a check now, or joins the one already queued. A new check wakes every replica's
+    /// poller; joining one needs no wake-up (its requester sent it), so a burst of requests
+    /// costs one notification.
+    pub async fn request_check(
+        &self,
+        id: Uuid,
+        trigger: &str,
+    ) -> Result<QueuedCheck, RepositoryError> {
         let mut conn = self.pool.acquire().await?;
         let check = store::request_check(&mut conn, id, trigger)
             .await
@@ -29,7 +35,9 @@ impl Repositories {
                 }
                 other => other,
             })?;
-        store::notify(&mut *conn).await?;
+        if check.new {
+            store::notify(&mut *conn).await?;
+        }
         Ok(check)
     }
 
@@ -38,7 +46,7 @@ impl Repositories {
         let row = store::get(&self.pool, id)
             .await?
             .ok_or(RepositoryError::NotFound)?;
-        let check = self.request_check(id, "manual").await?;
+        let check = self.request_check(id, "manual").await?.id;
         let event = NewAuditEvent::new(
             actor,
             "repository.check",

@@ -7,7 +7,6 @@ mod conventions;
 mod environments;
 mod environments_live;
 mod environments_select;
-mod git_support;
 mod repositories;
 mod tokens;
 mod users;

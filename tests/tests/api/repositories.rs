@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::error_of;
-use crate::git_support::{
+use berth_tests::repos::{
     add_stack, check_now, checks_of, create_repo, events, id_of, last_seen, spawn,
 };
 
