@@ -191,8 +191,10 @@ impl RepositoryError {
     }
 
     /// Which request field a connection failure most likely points at.
-    pub fn connection_field(kind: GitErrorKind) -> &'static str {
-        match kind {
+    pub fn connection_field(e: &GitError) -> &'static str {
+        match e.kind {
+            GitErrorKind::Authentication if e.is_ssh_key_refused() => "credentials.private_key",
+            GitErrorKind::UnknownHost if e.is_ssh_host_key() => "credentials.known_hosts",
             GitErrorKind::Authentication | GitErrorKind::Ssh => "credentials",
             GitErrorKind::Tls => "ca_bundle",
             _ => "url",
