@@ -22,6 +22,31 @@ pub struct RemoteRef {
     pub commit: String,
 }
 
+/// How the server answered a ref listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingProtocol {
+    /// The v0/v1 ref advertisement: every ref, filtered here.
+    V1,
+    /// Protocol v2 `ls-refs`, asked for the wanted refs only.
+    V2,
+}
+
+impl ListingProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        }
+    }
+}
+
+/// The refs a listing found, and how the server answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefListing {
+    pub refs: Vec<RemoteRef>,
+    pub protocol: ListingProtocol,
+}
+
 /// What a fetch cost.
 #[derive(Debug, Clone, Default)]
 pub struct FetchStats {
@@ -33,13 +58,14 @@ pub struct FetchStats {
 }
 
 /// Lists the refs named in `wanted` (full names such as `refs/heads/main`; `HEAD` too). With
-/// protocol v2 only those are asked for; otherwise the advertisement is filtered here. Refs that do
-/// not exist are simply absent from the result.
+/// protocol v2 only those are asked for (`ls-refs` with their prefixes); a server without v2
+/// answers with its whole v1 advertisement, filtered here. Refs that do not exist are simply
+/// absent from the result.
 pub fn list_refs(
     mirror: &Mirror,
     remote: &RemoteSpec,
     wanted: &[String],
-) -> Result<Vec<RemoteRef>, GitError> {
+) -> Result<RefListing, GitError> {
     let mut repo = mirror.open_or_init()?;
     let ssh = configure_ssh(&mut repo, remote)?;
     list_refs_in(&repo, remote, wanted).map_err(|e| SshFiles::explain(ssh.as_ref(), e))
@@ -49,7 +75,7 @@ fn list_refs_in(
     repo: &gix::Repository,
     remote: &RemoteSpec,
     wanted: &[String],
-) -> Result<Vec<RemoteRef>, GitError> {
+) -> Result<RefListing, GitError> {
     let specs: Vec<String> = wanted
         .iter()
         .map(|name| {
@@ -79,7 +105,7 @@ fn list_refs_in(
     let connection = connection
         .with_credentials(credentials(&remote.auth))
         .with_transport_options(transport_options(remote));
-    let (ref_map, _handshake) = connection
+    let (ref_map, handshake) = connection
         .ref_map(
             gix::progress::Discard,
             gix::remote::ref_map::Options::default(),
@@ -108,7 +134,16 @@ fn list_refs_in(
             out.push(RemoteRef { name, commit });
         }
     }
-    Ok(out)
+    let protocol = match handshake.server_protocol_version {
+        gix::protocol::transport::Protocol::V2 => ListingProtocol::V2,
+        gix::protocol::transport::Protocol::V0 | gix::protocol::transport::Protocol::V1 => {
+            ListingProtocol::V1
+        }
+    };
+    Ok(RefListing {
+        refs: out,
+        protocol,
+    })
 }
 
 /// Fetches exactly `commit` with depth 1 into the mirror (nothing when it is already there).

@@ -44,7 +44,8 @@ fn refs_are_listed_fetched_and_read_over_git_daemon() {
             "refs/heads/nope".into(),
         ],
     )
-    .unwrap();
+    .unwrap()
+    .refs;
     let head = repo.head("main");
     assert_eq!(refs.len(), 2, "{refs:?}");
     assert!(refs.iter().all(|r| r.commit == head));
@@ -97,8 +98,10 @@ fn https_with_basic_auth_and_a_ca_bundle_works_and_failures_are_explained() {
     let mut remote = spec(https.url(&repo), basic("berth", "tok"));
     remote.ca_bundle = Some(https.ca_pem().unwrap().to_owned());
     let wanted = vec!["refs/heads/main".to_owned()];
-    let refs = list_refs(&mirror, &remote, &wanted).unwrap();
+    let listing = list_refs(&mirror, &remote, &wanted).unwrap();
+    let refs = listing.refs;
     assert_eq!(refs[0].commit, repo.head("main"));
+    assert_eq!(listing.protocol, ListingProtocol::V2);
     assert_eq!(https.stats().ls_refs, 1, "protocol v2 ls-refs");
     fetch_commit(&mirror, &remote, &refs[0].commit, &AtomicBool::new(false)).unwrap();
     assert_eq!(https.stats().fetches, 1);
@@ -193,7 +196,9 @@ fn refs_are_listed_and_fetched_over_ssh_with_the_given_key_and_known_hosts_only(
     let mirror = Mirror::new(dir.path().join("m.git"));
     let remote = spec(server.url(&repo), ssh(&key, server.known_hosts()));
     let wanted = vec!["refs/heads/main".to_owned()];
-    let refs = list_refs(&mirror, &remote, &wanted).unwrap();
+    let listing = list_refs(&mirror, &remote, &wanted).unwrap();
+    assert_eq!(listing.protocol, ListingProtocol::V2);
+    let refs = listing.refs;
     let head = repo.head("main");
     assert_eq!(
         refs,

@@ -8,6 +8,7 @@ mod environments;
 mod environments_live;
 mod environments_select;
 mod repositories;
+mod repositories_protocol;
 mod repositories_ssh;
 mod tokens;
 mod users;
