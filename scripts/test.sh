@@ -8,6 +8,9 @@ step() { printf '\n== %s\n' "$*"; }
 step "PostgreSQL server binaries (embedded database tests)"
 scripts/ensure-postgres.sh
 
+step "OpenSSH server binary (SSH repository tests run their own sshd)"
+scripts/ensure-sshd.sh
+
 step "Test database"
 dbdir_file=$(mktemp)
 export BERTH_TEST_DB_DIR_FILE=$dbdir_file

@@ -55,7 +55,7 @@ impl From<RepositoryError> for ApiError {
                 "connection_failed",
                 format!("connection test failed: {g}"),
             )
-            .with_field(RepositoryError::connection_field(g.kind)),
+            .with_field(RepositoryError::connection_field(&g)),
             RepositoryError::Database(e) => ApiError::internal(&e),
             RepositoryError::Crypto(e) => ApiError::internal(&e),
             RepositoryError::Internal(m) => ApiError::internal(&std::io::Error::other(m)),

@@ -47,7 +47,8 @@ pub struct WebhookCheck {
     /// The check this delivery joined (null when the repository is paused).
     #[schema(required = true)]
     pub check_id: Option<Uuid>,
-    /// `queued`, `running`, `done`, or `paused` (nothing checked).
+    /// `queued` (the check this delivery joined; without `wait` that is the answer), `running` or
+    /// `done` when followed with `wait`, or `paused` (nothing checked).
     pub status: String,
     /// The check's outcome once done.
     #[schema(required = true)]
@@ -115,6 +116,7 @@ async fn receive_webhook(
         ));
     }
     let mut checks = Vec::new();
+    let mut queued_new = false;
     for row in &matched {
         if row.paused {
             checks.push(WebhookCheck {
@@ -125,24 +127,46 @@ async fn receive_webhook(
             });
             continue;
         }
-        let check_id = state
+        let queued = state
             .repositories
             .request_check(row.repository_id, "webhook")
             .await?;
+        queued_new |= queued.new;
         checks.push(WebhookCheck {
             repository_id: row.repository_id,
-            check_id: Some(check_id),
+            check_id: Some(queued.id),
             status: "queued".into(),
             outcome: None,
         });
     }
-    state.poller.wake();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    if queued_new {
+        state.poller.wake();
+    }
+    let events = if wait > 0 {
+        follow_checks(&state, &mut checks, Duration::from_secs(wait)).await
+    } else {
+        // The delivery joined queued checks: that is their status as of now, and CI follows
+        // them by id. Not re-reading keeps a burst of deliveries cheap.
+        Vec::new()
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(WebhookAccepted {
+            checks,
+            deployment_event_ids: events,
+        }),
+    ))
+}
+
+/// Follows the checks until they are done or `wait` passes; returns the deployment events they
+/// caused.
+async fn follow_checks(state: &AppState, checks: &mut [WebhookCheck], wait: Duration) -> Vec<Uuid> {
+    let deadline = tokio::time::Instant::now() + wait;
     let mut events = Vec::new();
     loop {
         events.clear();
         let mut pending = false;
-        for c in &mut checks {
+        for c in checks.iter_mut() {
             let Some(id) = c.check_id else { continue };
             if let Ok(check) = state.repositories.get_check(c.repository_id, id).await {
                 c.status.clone_from(&check.status);
@@ -152,17 +176,10 @@ async fn receive_webhook(
             }
         }
         if !pending || tokio::time::Instant::now() >= deadline {
-            break;
+            return events;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(WebhookAccepted {
-            checks,
-            deployment_event_ids: events,
-        }),
-    ))
 }
 
 /// The JSON payload, sent as JSON or (GitHub's other option) as a form field `payload`.

@@ -9,9 +9,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GitErrorKind {
-    /// The server refused the credentials (or asked for credentials that were not configured).
+    /// The server refused the credentials (or asked for credentials that were not configured);
+    /// over SSH, the server refused the private key.
     Authentication,
-    /// The host name does not resolve.
+    /// The host name does not resolve, or (SSH) the server's host key is not the one known_hosts
+    /// gives for this host and port.
     UnknownHost,
     /// The TLS handshake failed: untrusted or invalid certificate.
     Tls,
@@ -21,7 +23,7 @@ pub enum GitErrorKind {
     Timeout,
     /// The connection was refused or dropped.
     Connection,
-    /// SSH host key not trusted or the key was refused.
+    /// Another SSH failure (no common algorithm, the connection closed during the handshake).
     Ssh,
     /// A ref or commit the check needs is not on the server.
     RefNotFound,
@@ -58,7 +60,7 @@ impl GitErrorKind {
             Self::NotFound => "repository not found: check the URL (or the credentials' access)",
             Self::Timeout => "timed out waiting for the git server",
             Self::Connection => "could not connect to the git server",
-            Self::Ssh => "ssh failed: check the private key and the known_hosts entry",
+            Self::Ssh => "ssh failed: the SSH handshake with the server did not succeed",
             Self::RefNotFound => "ref not found on the server",
             Self::ObjectMissing => "object missing from the mirror",
             Self::Other => "git operation failed",
@@ -75,7 +77,7 @@ pub struct GitError {
 
 impl fmt::Display for GitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.kind.explanation(), self.detail)
+        write!(f, "{} ({})", self.explanation(), self.detail)
     }
 }
 
@@ -89,14 +91,48 @@ impl GitError {
         }
     }
 
+    /// A sentence for people saying what probably went wrong, precise for SSH failures.
+    pub fn explanation(&self) -> &'static str {
+        match self.kind {
+            GitErrorKind::Authentication if self.is_ssh_key_refused() => {
+                "authentication failed: the server refused the SSH private key (is its public key \
+                 authorized for the user in the URL?)"
+            }
+            GitErrorKind::UnknownHost if self.is_ssh_host_key() => {
+                "unknown host: the server's SSH host key does not match the known_hosts entry for \
+                 this host and port (or there is none)"
+            }
+            kind => kind.explanation(),
+        }
+    }
+
+    /// SSH refused the private key.
+    pub fn is_ssh_key_refused(&self) -> bool {
+        let m = self.detail.to_ascii_lowercase();
+        m.contains("permission denied (publickey") || m.contains(SSH_KEY_REFUSED)
+    }
+
+    /// SSH did not trust the server's host key.
+    pub fn is_ssh_host_key(&self) -> bool {
+        self.detail.to_ascii_lowercase().contains("host key")
+    }
+
     pub(crate) fn io(what: &str, e: &std::io::Error) -> Self {
         Self::new(GitErrorKind::Other, format!("{what}: {e}"))
     }
 
     /// Classifies a gix error from its whole cause chain.
     pub(crate) fn from_gix(what: &str, e: &gix::Error) -> Self {
-        let chain: Vec<String> = e.iter_errors().map(ToString::to_string).collect();
-        let mut detail = chain.join(": ");
+        // Causes often repeat their source's text: keep each piece once.
+        let mut detail = String::new();
+        for cause in e.iter_errors().map(ToString::to_string) {
+            if !detail.contains(&cause) {
+                if !detail.is_empty() {
+                    detail.push_str(": ");
+                }
+                detail.push_str(&cause);
+            }
+        }
         if detail.is_empty() {
             detail = e.to_string();
         }
@@ -123,15 +159,28 @@ fn scrub(text: &str) -> String {
     out
 }
 
+/// What Berth's credentials callback says when gix asks for credentials over SSH: ssh asks for
+/// them only after the server refused the key.
+pub(crate) const SSH_KEY_REFUSED: &str = "the ssh server refused the private key";
+
 /// Maps an error message chain to a kind. The order matters: the most specific signal wins.
 pub fn classify(chain: &str) -> GitErrorKind {
     let m = chain.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
     if has(&[
         "host key verification failed",
-        "permission denied (publickey",
-        "no matching host key",
         "remote host identification has changed",
+        "host key is known for",
+    ]) {
+        GitErrorKind::UnknownHost
+    } else if has(&["permission denied (publickey", SSH_KEY_REFUSED]) {
+        GitErrorKind::Authentication
+    } else if has(&[
+        "no matching host key type",
+        "no matching key exchange",
+        "no matching cipher",
+        "kex_exchange_identification",
+        "connection closed by remote host",
     ]) {
         GitErrorKind::Ssh
     } else if has(&[
@@ -228,7 +277,19 @@ mod tests {
                 "Connection refused (os error 111)",
                 GitErrorKind::Connection,
             ),
-            ("Host key verification failed.", GitErrorKind::Ssh),
+            ("Host key verification failed.", GitErrorKind::UnknownHost),
+            (
+                "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!",
+                GitErrorKind::UnknownHost,
+            ),
+            (
+                "git@127.0.0.1: Permission denied (publickey).",
+                GitErrorKind::Authentication,
+            ),
+            (
+                "Unable to negotiate with 127.0.0.1 port 22: no matching host key type found",
+                GitErrorKind::Ssh,
+            ),
             ("something odd", GitErrorKind::Other),
             // Numbers inside ports or hosts are not status codes.
             (

@@ -22,6 +22,31 @@ pub struct RemoteRef {
     pub commit: String,
 }
 
+/// How the server answered a ref listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingProtocol {
+    /// The v0/v1 ref advertisement: every ref, filtered here.
+    V1,
+    /// Protocol v2 `ls-refs`, asked for the wanted refs only.
+    V2,
+}
+
+impl ListingProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        }
+    }
+}
+
+/// The refs a listing found, and how the server answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefListing {
+    pub refs: Vec<RemoteRef>,
+    pub protocol: ListingProtocol,
+}
+
 /// What a fetch cost.
 #[derive(Debug, Clone, Default)]
 pub struct FetchStats {
@@ -33,15 +58,24 @@ pub struct FetchStats {
 }
 
 /// Lists the refs named in `wanted` (full names such as `refs/heads/main`; `HEAD` too). With
-/// protocol v2 only those are asked for; otherwise the advertisement is filtered here. Refs that do
-/// not exist are simply absent from the result.
+/// protocol v2 only those are asked for (`ls-refs` with their prefixes); a server without v2
+/// answers with its whole v1 advertisement, filtered here. Refs that do not exist are simply
+/// absent from the result.
 pub fn list_refs(
     mirror: &Mirror,
     remote: &RemoteSpec,
     wanted: &[String],
-) -> Result<Vec<RemoteRef>, GitError> {
+) -> Result<RefListing, GitError> {
     let mut repo = mirror.open_or_init()?;
-    let _ssh = configure_ssh(&mut repo, remote)?;
+    let ssh = configure_ssh(&mut repo, remote)?;
+    list_refs_in(&repo, remote, wanted).map_err(|e| SshFiles::explain(ssh.as_ref(), e))
+}
+
+fn list_refs_in(
+    repo: &gix::Repository,
+    remote: &RemoteSpec,
+    wanted: &[String],
+) -> Result<RefListing, GitError> {
     let specs: Vec<String> = wanted
         .iter()
         .map(|name| {
@@ -71,7 +105,7 @@ pub fn list_refs(
     let connection = connection
         .with_credentials(credentials(&remote.auth))
         .with_transport_options(transport_options(remote));
-    let (ref_map, _handshake) = connection
+    let (ref_map, handshake) = connection
         .ref_map(
             gix::progress::Discard,
             gix::remote::ref_map::Options::default(),
@@ -100,7 +134,16 @@ pub fn list_refs(
             out.push(RemoteRef { name, commit });
         }
     }
-    Ok(out)
+    let protocol = match handshake.server_protocol_version {
+        gix::protocol::transport::Protocol::V2 => ListingProtocol::V2,
+        gix::protocol::transport::Protocol::V0 | gix::protocol::transport::Protocol::V1 => {
+            ListingProtocol::V1
+        }
+    };
+    Ok(RefListing {
+        refs: out,
+        protocol,
+    })
 }
 
 /// Fetches exactly `commit` with depth 1 into the mirror (nothing when it is already there).
@@ -120,7 +163,32 @@ pub fn fetch_commit(
             ..FetchStats::default()
         });
     }
-    let _ssh = configure_ssh(&mut repo, remote)?;
+    let ssh = configure_ssh(&mut repo, remote)?;
+    let bytes = receive_commit(&repo, remote, commit, interrupt)
+        .map_err(|e| SshFiles::explain(ssh.as_ref(), e))?;
+    drop(ssh);
+    // The ref only kept the commit during the fetch; the mirror is a cache of objects.
+    let repo = mirror.open()?;
+    if repo.find_commit(id).is_err() {
+        return Err(GitError::new(
+            GitErrorKind::RefNotFound,
+            format!("commit {commit} is not on the server"),
+        ));
+    }
+    Ok(FetchStats {
+        bytes,
+        duration: started.elapsed(),
+        fetched: true,
+    })
+}
+
+/// One depth-1 fetch of `commit`; returns the pack bytes received.
+fn receive_commit(
+    repo: &gix::Repository,
+    remote: &RemoteSpec,
+    commit: &str,
+    interrupt: &AtomicBool,
+) -> Result<u64, GitError> {
     let spec = format!("{commit}:refs/berth/commits/{commit}");
     // gix lists refs before every fetch; an object id yields no `ref-prefix`, so the listing
     // would hold every ref. This glob matches nothing and narrows that listing to nothing: the
@@ -145,7 +213,7 @@ pub fn fetch_commit(
         .with_shallow(Shallow::DepthAtRemote(NonZeroU32::MIN))
         .receive(gix::progress::Discard, interrupt)
         .map_err(|e| GitError::from_gix("fetching", &e))?;
-    let bytes = match &outcome.status {
+    Ok(match &outcome.status {
         gix::remote::fetch::Status::Change {
             write_pack_bundle, ..
         } => write_pack_bundle
@@ -154,19 +222,6 @@ pub fn fetch_commit(
             .and_then(|p| std::fs::metadata(p).ok())
             .map_or(0, |m| m.len()),
         gix::remote::fetch::Status::NoPackReceived { .. } => 0,
-    };
-    // The ref only kept the commit during the fetch; the mirror is a cache of objects.
-    let repo = mirror.open()?;
-    if repo.find_commit(id).is_err() {
-        return Err(GitError::new(
-            GitErrorKind::RefNotFound,
-            format!("commit {commit} is not on the server"),
-        ));
-    }
-    Ok(FetchStats {
-        bytes,
-        duration: started.elapsed(),
-        fetched: true,
     })
 }
 
@@ -181,6 +236,7 @@ fn credentials(
         GitAuth::Basic { username, password } => Some((username.clone(), password.clone())),
         _ => None,
     };
+    let ssh = matches!(auth, GitAuth::Ssh { .. });
     let mut asked = false;
     move |action| match action {
         gix::credentials::helper::Action::Get(ctx) => match &account {
@@ -198,6 +254,10 @@ fn credentials(
             }
             Some(_) => Err(gix::Error::from_error(std::io::Error::other(
                 "authentication failed: the server refused the credentials",
+            ))),
+            // ssh authenticates with the key; gix asks here only once the server refused it.
+            None if ssh => Err(gix::Error::from_error(std::io::Error::other(
+                super::error::SSH_KEY_REFUSED,
             ))),
             None => Err(gix::Error::from_error(std::io::Error::other(
                 "authentication required but the repository has no credentials",
@@ -241,9 +301,38 @@ fn transport_options(remote: &RemoteSpec) -> Box<dyn std::any::Any> {
     })
 }
 
-/// A private directory holding the SSH key and known_hosts for one operation; removed on drop.
+/// A private directory (0700) holding the SSH key and known_hosts (0600) of one operation, and
+/// what ssh wrote to stderr; removed on drop.
 struct SshFiles {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+impl SshFiles {
+    /// Explains a failed operation with what ssh said: its stderr goes to a file, never to
+    /// Berth's own stderr, and names the cause (refused key, unknown host key, …) far better
+    /// than the broken pipe gix sees.
+    fn explain(files: Option<&Self>, e: GitError) -> GitError {
+        let Some(said) = files.and_then(Self::stderr) else {
+            return e;
+        };
+        let kind = match super::error::classify(&said) {
+            GitErrorKind::Other => e.kind,
+            kind => kind,
+        };
+        GitError::new(kind, format!("{} (ssh: {said})", e.detail))
+    }
+
+    /// ssh's stderr, banner lines dropped, on one line; `None` when it said nothing.
+    fn stderr(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("stderr")).ok()?;
+        let said: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '@'))
+            .collect();
+        let said = said.join(" / ");
+        (!said.is_empty()).then(|| said.chars().take(800).collect())
+    }
 }
 
 /// For ssh URLs, points `core.sshCommand` (in memory only) at a key and known_hosts file written
@@ -267,25 +356,44 @@ fn configure_ssh(
     let hosts_path = dir.path().join("known_hosts");
     write_private(&key_path, private_key.expose().as_bytes())?;
     write_private(&hosts_path, known_hosts.as_bytes())?;
-    let command = ssh_command(&key_path, &hosts_path, remote.timeout.as_secs().max(1));
+    let command = ssh_command(
+        &key_path,
+        &hosts_path,
+        &dir.path().join("stderr"),
+        remote.timeout.as_secs().max(1),
+    );
     let mut config = repo.config_snapshot_mut();
     config
         .set_raw_value(gix::config::tree::Core::SSH_COMMAND, command.as_str())
         .map_err(|e| GitError::new(GitErrorKind::Other, format!("configuring ssh: {e}")))?;
+    // Saves gix a `ssh -G` run to find out which ssh this is.
+    config
+        .set_value(&gix::config::tree::Ssh::VARIANT, "ssh")
+        .map_err(|e| GitError::new(GitErrorKind::Other, format!("configuring ssh: {e}")))?;
     config
         .commit()
         .map_err(|e| GitError::from_gix("configuring ssh", &e))?;
-    Ok(Some(SshFiles { _dir: dir }))
+    Ok(Some(SshFiles { dir }))
 }
 
-/// The ssh command line: only this key, only these known hosts, no prompts, no user config.
-pub(crate) fn ssh_command(key: &std::path::Path, hosts: &std::path::Path, timeout: u64) -> String {
+/// The ssh command line: only this key, only these known hosts, no prompts, no agent, no user
+/// config, bounded connect and liveness; stderr into `stderr` (gix appends its arguments at
+/// `"$@"`, and the shell it runs the command with does the redirection).
+pub(crate) fn ssh_command(
+    key: &std::path::Path,
+    hosts: &std::path::Path,
+    stderr: &std::path::Path,
+    timeout: u64,
+) -> String {
     format!(
         "ssh -F /dev/null -i '{}' -o IdentitiesOnly=yes -o IdentityAgent=none \
          -o UserKnownHostsFile='{}' -o GlobalKnownHostsFile=/dev/null \
-         -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout={timeout}",
+         -o StrictHostKeyChecking=yes -o BatchMode=yes -o PreferredAuthentications=publickey \
+         -o ConnectTimeout={timeout} -o ServerAliveInterval={timeout} -o ServerAliveCountMax=2 \
+         \"$@\" 2>>'{}'",
         key.display(),
-        hosts.display()
+        hosts.display(),
+        stderr.display()
     )
 }
 
@@ -315,6 +423,7 @@ mod tests {
         let cmd = super::ssh_command(
             std::path::Path::new("/tmp/x/id"),
             std::path::Path::new("/tmp/x/known_hosts"),
+            std::path::Path::new("/tmp/x/stderr"),
             20,
         );
         for part in [
@@ -325,6 +434,8 @@ mod tests {
             "StrictHostKeyChecking=yes",
             "BatchMode=yes",
             "ConnectTimeout=20",
+            "IdentityAgent=none",
+            "\"$@\" 2>>'/tmp/x/stderr'",
         ] {
             assert!(cmd.contains(part), "{cmd} lacks {part}");
         }

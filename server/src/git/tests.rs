@@ -3,7 +3,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use git_fixtures::{GitDaemon, GitHttpServer, GitRepo};
+use git_fixtures::{GitDaemon, GitHttpServer, GitRepo, SshGitServer, SshKey};
 
 use super::*;
 
@@ -44,7 +44,8 @@ fn refs_are_listed_fetched_and_read_over_git_daemon() {
             "refs/heads/nope".into(),
         ],
     )
-    .unwrap();
+    .unwrap()
+    .refs;
     let head = repo.head("main");
     assert_eq!(refs.len(), 2, "{refs:?}");
     assert!(refs.iter().all(|r| r.commit == head));
@@ -97,8 +98,10 @@ fn https_with_basic_auth_and_a_ca_bundle_works_and_failures_are_explained() {
     let mut remote = spec(https.url(&repo), basic("berth", "tok"));
     remote.ca_bundle = Some(https.ca_pem().unwrap().to_owned());
     let wanted = vec!["refs/heads/main".to_owned()];
-    let refs = list_refs(&mirror, &remote, &wanted).unwrap();
+    let listing = list_refs(&mirror, &remote, &wanted).unwrap();
+    let refs = listing.refs;
     assert_eq!(refs[0].commit, repo.head("main"));
+    assert_eq!(listing.protocol, ListingProtocol::V2);
     assert_eq!(https.stats().ls_refs, 1, "protocol v2 ls-refs");
     fetch_commit(&mirror, &remote, &refs[0].commit, &AtomicBool::new(false)).unwrap();
     assert_eq!(https.stats().fetches, 1);
@@ -166,48 +169,125 @@ fn a_repository_deleted_upstream_is_not_found_over_git_daemon() {
     assert_eq!(err.kind, GitErrorKind::NotFound, "{err}");
 }
 
-#[test]
-fn ssh_urls_run_ssh_with_the_given_key_and_known_hosts_only() {
-    // No SSH server here: prove the plumbing up to the TCP connection (ssh is spawned with our
-    // options, and its refusal is classified).
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("id");
-    let out = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .output();
-    let Ok(out) = out else {
-        eprintln!("ssh-keygen missing; skipping");
-        return;
-    };
-    assert!(out.status.success());
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let port = git_fixtures::free_port();
-    let remote = RemoteSpec {
-        url: format!("ssh://git@127.0.0.1:{port}/app.git"),
-        auth: GitAuth::Ssh {
-            private_key: Secret::new(std::fs::read_to_string(&key).unwrap()),
-            known_hosts: format!("[127.0.0.1]:{port} {public}"),
-        },
-        ca_bundle: None,
-        skip_tls_verify: false,
-        timeout: Duration::from_secs(5),
-    };
-    let mirror = Mirror::new(dir.path().join("m.git"));
-    let err = list_refs(&mirror, &remote, &["refs/heads/main".into()]).unwrap_err();
-    assert_eq!(err.kind, GitErrorKind::Connection, "{err}");
-    assert!(
-        err.detail.contains("ssh: connect to host 127.0.0.1"),
-        "{err}"
-    );
-    // The key material is gone after the operation.
-    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+fn ssh(key: &SshKey, known_hosts: String) -> GitAuth {
+    GitAuth::Ssh {
+        private_key: Secret::new(key.private_key().to_owned()),
+        known_hosts,
+    }
+}
+
+/// `berth-ssh-*` dirs left in the temp dir that still hold a key.
+fn leftover_keys() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("berth-ssh-"))
-        .collect();
-    assert!(
-        leftovers.iter().all(|e| !e.path().join("id").exists()),
-        "{leftovers:?}"
+        .map(|e| e.path().join("id"))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+#[test]
+fn refs_are_listed_and_fetched_over_ssh_with_the_given_key_and_known_hosts_only() {
+    let repo = GitRepo::with_files("app", &[("deploy/a.yaml", "a: 1\n")]);
+    let key = SshKey::generate("berth");
+    let server = SshGitServer::serve(&[&repo], &key);
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = Mirror::new(dir.path().join("m.git"));
+    let remote = spec(server.url(&repo), ssh(&key, server.known_hosts()));
+    let wanted = vec!["refs/heads/main".to_owned()];
+    let listing = list_refs(&mirror, &remote, &wanted).unwrap();
+    assert_eq!(listing.protocol, ListingProtocol::V2);
+    let refs = listing.refs;
+    let head = repo.head("main");
+    assert_eq!(
+        refs,
+        vec![RemoteRef {
+            name: wanted[0].clone(),
+            commit: head.clone()
+        }]
     );
+    let stats = fetch_commit(&mirror, &remote, &head, &AtomicBool::new(false)).unwrap();
+    assert!(stats.fetched && stats.bytes > 0, "{stats:?}");
+    assert_eq!(
+        read_blob(&mirror, &head, "deploy/a.yaml").unwrap(),
+        b"a: 1\n"
+    );
+    // gix asked for protocol v2 and sshd passed it on.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests.iter().all(|r| r.git_protocol == "version=2"),
+        "{requests:?}"
+    );
+    assert!(
+        leftover_keys().is_empty(),
+        "the key files are removed after each operation"
+    );
+}
+
+#[test]
+fn ssh_failures_say_whether_the_key_or_the_host_key_is_wrong() {
+    let repo = GitRepo::with_files("app", &[("x", "1")]);
+    let key = SshKey::generate("berth");
+    let server = SshGitServer::serve(&[&repo], &key);
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = Mirror::new(dir.path().join("m.git"));
+    let wanted = vec!["refs/heads/main".to_owned()];
+
+    let stranger = SshKey::generate("stranger");
+    let err = list_refs(
+        &mirror,
+        &spec(server.url(&repo), ssh(&stranger, server.known_hosts())),
+        &wanted,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, GitErrorKind::Authentication, "{err}");
+    assert!(err.to_string().contains("private key"), "{err}");
+
+    let impostor = SshKey::generate("impostor");
+    let changed = format!("[127.0.0.1]:{} {}", server.port(), impostor.public_key());
+    let err = list_refs(
+        &mirror,
+        &spec(server.url(&repo), ssh(&key, changed)),
+        &wanted,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, GitErrorKind::UnknownHost, "{err}");
+    assert!(err.to_string().contains("known_hosts"), "{err}");
+
+    // known_hosts names other hosts only: the host is unknown.
+    let elsewhere = format!("[127.0.0.1]:1 {}", server.host_public_key());
+    let err = list_refs(
+        &mirror,
+        &spec(server.url(&repo), ssh(&key, elsewhere)),
+        &wanted,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, GitErrorKind::UnknownHost, "{err}");
+
+    let err = list_refs(
+        &mirror,
+        &spec(server.url_for("missing"), ssh(&key, server.known_hosts())),
+        &wanted,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, GitErrorKind::NotFound, "{err}");
+
+    // Nothing listens: refused, and said so.
+    let port = git_fixtures::free_port();
+    let err = list_refs(
+        &mirror,
+        &spec(
+            format!("ssh://git@127.0.0.1:{port}/app.git"),
+            ssh(
+                &key,
+                format!("[127.0.0.1]:{port} {}", server.host_public_key()),
+            ),
+        ),
+        &wanted,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, GitErrorKind::Connection, "{err}");
+    assert!(leftover_keys().is_empty());
 }

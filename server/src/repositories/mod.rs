@@ -4,12 +4,16 @@
 //! repository serves every stack tracking it) and emits deployment events. SQL lives in
 //! `store.rs`; Git in `crate::git`. Nothing here talks to clusters.
 
+mod check_requests;
+pub mod credentials;
+mod fields;
 pub mod poller;
 pub mod runner;
 pub mod schedule;
 pub mod service;
 pub mod store;
 pub mod url;
+mod webhook_secret;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -187,8 +191,10 @@ impl RepositoryError {
     }
 
     /// Which request field a connection failure most likely points at.
-    pub fn connection_field(kind: GitErrorKind) -> &'static str {
-        match kind {
+    pub fn connection_field(e: &GitError) -> &'static str {
+        match e.kind {
+            GitErrorKind::Authentication if e.is_ssh_key_refused() => "credentials.private_key",
+            GitErrorKind::UnknownHost if e.is_ssh_host_key() => "credentials.known_hosts",
             GitErrorKind::Authentication | GitErrorKind::Ssh => "credentials",
             GitErrorKind::Tls => "ca_bundle",
             _ => "url",

@@ -282,7 +282,14 @@ impl Poller {
             .list_refs(id, label, remote.clone(), wanted)
             .await
         {
-            Ok(l) => l,
+            Ok(l) => {
+                tracing::debug!(
+                    protocol = l.protocol.as_str(),
+                    refs = l.refs.len(),
+                    "refs listed"
+                );
+                l.refs
+            }
             Err(e) => {
                 fail(&mut f, &e);
                 return f;

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::git::{self, FetchStats, GitError, GitErrorKind, Mirror, RemoteRef, RemoteSpec};
+use crate::git::{self, FetchStats, GitError, GitErrorKind, Mirror, RefListing, RemoteSpec};
 
 /// Shared by the service (connection tests) and the poller (checks).
 #[derive(Clone)]
@@ -87,14 +87,19 @@ impl GitRunner {
         label: &str,
         remote: RemoteSpec,
         wanted: Vec<String>,
-    ) -> Result<Vec<RemoteRef>, GitError> {
+    ) -> Result<RefListing, GitError> {
         metrics::counter!("berth_git_ref_listings_total", "repository" => label.to_owned())
             .increment(1);
         let mirror = self.mirror(repository_id);
-        self.run("ls_refs", label, move || {
-            git::list_refs(&mirror, &remote, &wanted)
-        })
-        .await
+        let listing = self
+            .run("ls_refs", label, move || {
+                git::list_refs(&mirror, &remote, &wanted)
+            })
+            .await?;
+        metrics::counter!("berth_git_ref_listings_by_protocol_total",
+            "repository" => label.to_owned(), "protocol" => listing.protocol.as_str())
+        .increment(1);
+        Ok(listing)
     }
 
     /// Fetches exactly `commit` (depth 1) into the mirror.

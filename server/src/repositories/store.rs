@@ -216,25 +216,34 @@ pub async fn notify(db: impl PgExecutor<'_>) -> Result<(), RepositoryError> {
     Ok(())
 }
 
-/// Queues a check unless one is already queued, and returns the queued check's id (a burst of
+/// A check request's result: the queued check it created or joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedCheck {
+    pub id: Uuid,
+    /// Whether this request queued a new check (`false`: it joined one already queued, whose
+    /// requester has already woken the pollers).
+    pub new: bool,
+}
+
+/// Queues a check unless one is already queued, and returns the queued check (a burst of
 /// requests joins one check).
 pub async fn request_check(
     db: &mut sqlx::PgConnection,
     repository_id: Uuid,
     trigger: &str,
-) -> Result<Uuid, RepositoryError> {
+) -> Result<QueuedCheck, RepositoryError> {
     // Under concurrency the conflicting row may be committed after this statement's snapshot
     // was taken (then neither branch sees it): try again.
     for _ in 0..5 {
-        let id: Option<Uuid> = sqlx::query_scalar(
+        let found: Option<(Uuid, bool)> = sqlx::query_as(
             "with inserted as ( \
                insert into repository_check (repository_check_id, repository_id, trigger) \
                values ($1, $2, $3) \
                on conflict (repository_id) where status = 'queued' do nothing \
                returning repository_check_id) \
-             select repository_check_id from inserted \
+             select repository_check_id, true from inserted \
              union all \
-             select repository_check_id from repository_check \
+             select repository_check_id, false from repository_check \
                where repository_id = $2 and status = 'queued' \
              limit 1",
         )
@@ -243,8 +252,8 @@ pub async fn request_check(
         .bind(trigger)
         .fetch_optional(&mut *db)
         .await?;
-        if let Some(id) = id {
-            return Ok(id);
+        if let Some((id, new)) = found {
+            return Ok(QueuedCheck { id, new });
         }
     }
     Err(RepositoryError::Internal(

@@ -7,11 +7,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-
 use crate::GitRepo;
 use crate::command::isolate;
+use crate::process::stop;
 use crate::root::ServeRoot;
 use crate::wait::{READY_TIMEOUT, free_port};
 
@@ -116,64 +114,6 @@ impl Drop for GitDaemon {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
-}
-
-/// Kills the daemon and its descendants (the per-connection `git daemon --serve` and their
-/// `git upload-pack`s). The daemon is stopped first so it cannot fork while its tree is read.
-///
-/// The daemon stays in the test's process group rather than its own, so a Ctrl-C or a killed
-/// test run takes it down too instead of leaking it.
-fn stop(child: &mut Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        let daemon = Pid::from_raw(pid);
-        let _ = kill(daemon, Signal::SIGSTOP);
-        for descendant in descendants(pid) {
-            let _ = kill(Pid::from_raw(descendant), Signal::SIGKILL);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Every process below `root`, read from `/proc/<pid>/stat` (empty where `/proc` is missing).
-fn descendants(root: i32) -> Vec<i32> {
-    let mut parents = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<i32>().ok())
-            else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse::<i32>().ok());
-            if let Some(ppid) = ppid {
-                parents.push((pid, ppid));
-            }
-        }
-    }
-    let mut found = vec![root];
-    let mut next = 0;
-    while next < found.len() {
-        let parent = found[next];
-        found.extend(
-            parents
-                .iter()
-                .filter(|(_, p)| *p == parent)
-                .map(|(c, _)| *c),
-        );
-        next += 1;
-    }
-    found.remove(0);
-    found
 }
 
 /// A daemon that logged "Ready to rumble", i.e. is listening.

@@ -26,8 +26,10 @@
 mod command;
 mod daemon;
 mod http;
+mod process;
 mod repo;
 mod root;
+mod ssh;
 mod wait;
 
 pub use command::{GIT_TIMEOUT, GitCommand, GitOutput, git};
@@ -37,4 +39,5 @@ pub use http::{
     RecordedRequest, UploadPackCommand,
 };
 pub use repo::GitRepo;
+pub use ssh::{SshGitServer, SshGitServerBuilder, SshKey, SshRequest};
 pub use wait::{READY_TIMEOUT, accepts_connections, free_port, wait_until};

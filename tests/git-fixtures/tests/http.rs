@@ -103,6 +103,77 @@ fn protocol_v2_ls_remote_is_one_advertisement_and_one_ls_refs() {
     );
     assert_eq!(requests[1].command, Some(UploadPackCommand::LsRefs));
     assert_eq!(requests[1].status, Some(200));
+    assert_eq!(stats.v0_ref_advertisements, 0, "{stats:?}");
+}
+
+#[test]
+fn ls_refs_arguments_show_which_refs_the_client_asked_for() {
+    let repo = app();
+    repo.tag("v1");
+    let server = GitHttpServer::http().serve(&[&repo]);
+
+    let refs = git([
+        "-c",
+        "protocol.version=2",
+        "ls-remote",
+        "--tags",
+        &server.url(&repo),
+    ])
+    .run_ok();
+
+    assert!(!refs.contains("refs/heads/main"), "{refs}");
+    let ls_refs: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.command == Some(UploadPackCommand::LsRefs))
+        .collect();
+    assert_eq!(ls_refs.len(), 1);
+    assert!(
+        ls_refs[0]
+            .ls_refs_arguments
+            .contains(&"ref-prefix refs/tags/".to_owned()),
+        "{:?}",
+        ls_refs[0].ls_refs_arguments
+    );
+}
+
+#[test]
+fn a_v0_only_server_answers_a_v2_client_with_the_full_advertisement() {
+    let repo = app();
+    let server = GitHttpServer::http().protocol_v0_only().serve(&[&repo]);
+    let dest = tempfile::tempdir().unwrap();
+
+    let refs = git(["-c", "protocol.version=2", "ls-remote", &server.url(&repo)]).run_ok();
+    git([
+        "-c",
+        "protocol.version=2",
+        "clone",
+        "-q",
+        &server.url(&repo),
+    ])
+    .arg(dest.path())
+    .run_ok();
+
+    assert!(refs.contains("refs/heads/main"));
+    let stats = server.stats();
+    assert_eq!(
+        (
+            stats.ref_advertisements,
+            stats.v0_ref_advertisements,
+            stats.ls_refs,
+            stats.fetches
+        ),
+        (2, 2, 0, 1),
+        "{stats:?}"
+    );
+    // The client asked for v2 in each advertisement request; the server did not pass it on.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .all(|r| r.git_protocol.as_deref() == Some("version=2"))
+    );
 }
 
 #[test]
@@ -130,6 +201,7 @@ fn protocol_v0_advertises_refs_without_ls_refs() {
         "{stats:?}"
     );
     assert!(server.requests().iter().all(|r| r.git_protocol.is_none()));
+    assert_eq!(stats.v0_ref_advertisements, 2, "{stats:?}");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use kube::discovery::ApiResource;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::git_support::create_repo;
+use berth_tests::repos::create_repo;
 
 pub struct Fleet {
     pub app: TestApp,
@@ -108,7 +108,7 @@ impl Fleet {
 
     /// Makes the repository check now (and waits for the check).
     pub async fn check(&self) -> Value {
-        crate::git_support::check_now(&self.app, self.repository_id.parse().unwrap()).await
+        berth_tests::repos::check_now(&self.app, self.repository_id.parse().unwrap()).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::error_of;
-use crate::git_support::{
+use berth_tests::repos::{
     add_stack, check_now, checks_of, create_repo, events, id_of, last_seen, spawn,
 };
 
@@ -591,50 +591,6 @@ async fn a_paused_stack_gets_no_deployment_event_until_it_is_resumed() {
     check_now(&app, id).await;
     assert_eq!(events(&app, held).await.len(), 1);
     assert_eq!(events(&app, live).await.len(), 1);
-}
-
-#[tokio::test]
-async fn ssh_credentials_are_validated_sealed_and_used_for_the_connection_test() {
-    let app = spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("id");
-    let made = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!("ssh-keygen missing; skipping");
-        return;
-    }
-    let private = std::fs::read_to_string(&key).unwrap();
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let port = git_fixtures::free_port();
-    // No SSH server runs here: the connection test reaches ssh, which is refused, and says so.
-    let res = app
-        .admin(Method::POST, "/api/v1/repositories")
-        .json(
-            &json!({"name": "ssh", "url": format!("ssh://git@127.0.0.1:{port}/app.git"),
-            "credentials": {"kind": "ssh", "private_key": private,
-                            "known_hosts": format!("[127.0.0.1]:{port} {public}")}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let (code, field, message) = error_of(res, 422).await;
-    assert_eq!(
-        (code.as_str(), field.as_deref()),
-        ("connection_failed", Some("url"))
-    );
-    assert!(message.contains("Connection refused"), "{message}");
-    assert!(!message.contains("PRIVATE KEY"), "{message}");
-    // An ssh key with an https URL, or without known_hosts, is refused before connecting.
-    let (_, field, _) = refused(
-        &app,
-        json!({"name": "ssh", "url": format!("ssh://git@127.0.0.1:{port}/app.git"),
-               "credentials": {"kind": "ssh", "private_key": private}}),
-    )
-    .await;
-    assert_eq!(field.as_deref(), Some("credentials.known_hosts"));
 }
 
 #[tokio::test]

@@ -1,6 +1,5 @@
-//! Webhooks: signatures per provider, wrong signatures, answers CI can follow, bursts.
-
-use std::time::Duration;
+//! Webhooks: signatures per provider, wrong signatures, answers CI can follow. The storm test has
+//! its own binary (`tests/webhook_storm.rs`), so no other test shares the machine while it runs.
 
 use berth::webhooks::sign;
 use git_fixtures::{GitDaemon, GitRepo};
@@ -8,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::error_of;
-use crate::git_support::{add_stack, checks_of, create_repo, events, id_of, spawn, wait_check};
+use berth_tests::repos::{add_stack, checks_of, create_repo, events, id_of, spawn, wait_check};
 
 /// A GitHub-style push payload naming `url`.
 fn payload(url: &str) -> Vec<u8> {
@@ -168,68 +167,6 @@ async fn gitlab_gitea_bitbucket_and_generic_deliveries_are_verified_and_matched_
         );
     }
 }
-
-#[tokio::test]
-async fn a_storm_of_a_thousand_webhooks_within_a_second_causes_at_most_two_checks() {
-    let app = spawn().await;
-    let repo = GitRepo::with_files("app", &[("a/x", "1")]);
-    let daemon = GitDaemon::serve(&[&repo]);
-    let url = daemon.url(&repo);
-    let created = create_repo(&app, "app", &url, json!({})).await;
-    let id = id_of(&created);
-    add_stack(&app, id, "s", "main", &["a"]).await;
-    let secret = created["webhook_secret"].as_str().unwrap().to_owned();
-    let body = payload(&url);
-    let signature = format!("sha256={}", sign(secret.as_bytes(), &body));
-    let started = std::time::Instant::now();
-    let sends = (0..1000).map(|_| {
-        app.anon(Method::POST, "/api/v1/webhooks/github")
-            .header("x-hub-signature-256", signature.clone())
-            .body(body.clone())
-            .send()
-    });
-    let mut check_ids = std::collections::HashSet::new();
-    let results = futures::stream::iter(sends)
-        .buffer_unordered(100)
-        .collect::<Vec<_>>()
-        .await;
-    let elapsed = started.elapsed();
-    for res in results {
-        let res = res.unwrap();
-        assert_eq!(res.status(), 202);
-        let v: Value = res.json().await.unwrap();
-        check_ids.insert(v["checks"][0]["check_id"].as_str().unwrap().to_owned());
-    }
-    berth_tests::wait_for(
-        "the storm's checks to finish",
-        Duration::from_secs(30),
-        || async {
-            let running: i64 =
-                sqlx::query_scalar("select count(*) from repository_check where status <> 'done'")
-                    .fetch_one(&app.pool)
-                    .await
-                    .unwrap();
-            (running == 0).then_some(())
-        },
-    )
-    .await;
-    let checks = checks_of(&app, id).await;
-    println!("{checks} checks for 1000 webhooks sent in {elapsed:?}");
-    // At most two checks per second of storm (one running while the next gathers the rest).
-    let allowed = 2 * (elapsed.as_secs() + 1);
-    assert!(
-        checks <= i64::try_from(allowed).unwrap() && checks >= 1,
-        "{checks} checks for 1000 webhooks in {elapsed:?}"
-    );
-    assert!(check_ids.len() as i64 <= checks);
-    let events: i64 = sqlx::query_scalar("select count(*) from deployment_event")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(events, 1);
-}
-
-use futures::StreamExt;
 
 #[tokio::test]
 async fn a_github_delivery_sent_as_a_form_is_verified_over_the_raw_body() {

@@ -17,7 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::pkt::{Sniffer, UploadPackCommand};
+use super::pkt::{Sniffer, UploadPackCommand, ls_refs_arguments};
 use super::state::{Shared, bump};
 use super::{Body, HANG_LIMIT};
 use crate::command::isolate;
@@ -26,6 +26,8 @@ use crate::command::isolate;
 const HEAD_LIMIT: usize = 64 * 1024;
 /// How long `git http-backend` may take to start answering.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest ls-refs request body kept to read its arguments.
+const LS_REFS_LIMIT: usize = 64 * 1024;
 
 /// What the backend needs to know about a request besides the request itself.
 pub(crate) struct CgiRequest {
@@ -74,6 +76,9 @@ pub(crate) async fn run(
         (CONTENT_ENCODING.as_str(), "HTTP_CONTENT_ENCODING"),
         ("git-protocol", "GIT_PROTOCOL"),
     ] {
+        if var == "GIT_PROTOCOL" && shared.protocol_v0_only {
+            continue;
+        }
         if let Some(value) = header(name) {
             cmd.env(var, value);
         }
@@ -122,9 +127,27 @@ async fn pump_request(
     shared: Arc<Shared>,
     id: usize,
 ) {
+    let gzipped = sniffer.as_ref().is_some_and(Sniffer::is_gzipped);
+    // An ls-refs body is kept (bounded) until its arguments are complete.
+    let mut ls_refs: Option<Vec<u8>> = sniffer.as_ref().map(|_| Vec::new());
     let mut feed = |data: &[u8]| {
+        if let Some(body) = ls_refs.as_mut() {
+            body.extend_from_slice(
+                &data[..data.len().min(LS_REFS_LIMIT.saturating_sub(body.len()))],
+            );
+        }
         if let Some(command) = sniffer.as_mut().and_then(|s| s.feed(data)) {
+            if command != UploadPackCommand::LsRefs {
+                ls_refs = None;
+            }
             count_command(&shared, id, command);
+        }
+        if sniffer.as_ref().is_some_and(Sniffer::is_done)
+            && let Some(body) = &ls_refs
+            && let Some(arguments) = ls_refs_arguments(body, gzipped)
+        {
+            shared.update(id, |r| r.ls_refs_arguments = arguments);
+            ls_refs = None;
         }
     };
     for data in peeked {

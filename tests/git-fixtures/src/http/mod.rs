@@ -40,7 +40,8 @@ fn empty() -> Body {
 /// A smart-HTTP git server on 127.0.0.1 (port chosen by the OS) backed by `git http-backend`.
 ///
 /// Start one with [`GitHttpServer::http`] or [`GitHttpServer::https`], then
-/// [`GitHttpServerBuilder::serve`]. Protocol v2 works (the `Git-Protocol` header is passed on),
+/// [`GitHttpServerBuilder::serve`]. Protocol v2 works (the `Git-Protocol` header is passed on,
+/// unless [`GitHttpServerBuilder::protocol_v0_only`]),
 /// and gzipped request bodies too. Stopped, with its in-flight backends, when dropped.
 #[derive(Debug)]
 pub struct GitHttpServer {
@@ -66,6 +67,7 @@ pub struct GitHttpServerBuilder {
     realm: String,
     tls: Option<TlsSetup>,
     http1_only: bool,
+    protocol_v0_only: bool,
 }
 
 #[derive(Clone)]
@@ -98,6 +100,7 @@ impl GitHttpServer {
             realm: "berth-git-fixtures".to_owned(),
             tls: None,
             http1_only: false,
+            protocol_v0_only: false,
         }
     }
 
@@ -274,6 +277,14 @@ impl GitHttpServerBuilder {
         self
     }
 
+    /// Speaks protocol v0/v1 only, as git servers before 2.18 (or with v2 disabled) do: the
+    /// client's `Git-Protocol` header is not passed on, so every ref advertisement is the full v0
+    /// one and there are no `ls-refs` (see [`HttpStats::v0_ref_advertisements`]).
+    pub fn protocol_v0_only(mut self) -> Self {
+        self.protocol_v0_only = true;
+        self
+    }
+
     /// Starts serving `repos` (more can be added later) and returns once the port is bound.
     ///
     /// # Panics
@@ -299,7 +310,12 @@ impl GitHttpServerBuilder {
             )
         });
         let (acceptor, tls) = tls.unzip();
-        let shared = Arc::new(Shared::new(self.auth, self.realm, root.repos()));
+        let shared = Arc::new(Shared::new(
+            self.auth,
+            self.realm,
+            root.repos(),
+            self.protocol_v0_only,
+        ));
 
         // Bound here, before the thread starts: the port accepts connections from now on.
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");

@@ -55,6 +55,11 @@ impl Sniffer {
     pub(crate) fn is_done(&self) -> bool {
         self.done
     }
+
+    /// Whether the body is gzipped.
+    pub(crate) fn is_gzipped(&self) -> bool {
+        self.gzipped
+    }
 }
 
 /// Classifies a request body prefix, inflating it first when the client gzipped the body.
@@ -62,19 +67,54 @@ impl Sniffer {
 pub(crate) fn classify(prefix: &[u8], gzipped: bool) -> Option<UploadPackCommand> {
     if gzipped {
         // A truncated gzip stream inflates as far as it goes, then errors: keep what came out.
-        let mut plain = Vec::new();
-        let mut decoder = GzDecoder::new(prefix);
-        let mut chunk = [0_u8; 4096];
-        loop {
-            match decoder.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => plain.extend_from_slice(&chunk[..n]),
-            }
-        }
-        classify_plain(&plain)
+        classify_plain(&inflate(prefix))
     } else {
         classify_plain(prefix)
     }
+}
+
+/// The arguments of a v2 `command=ls-refs` request (the pkt-lines between the delimiter and
+/// the flush), once the body holds all of them.
+pub(crate) fn ls_refs_arguments(prefix: &[u8], gzipped: bool) -> Option<Vec<String>> {
+    let plain;
+    let mut body = if gzipped {
+        plain = inflate(prefix);
+        plain.as_slice()
+    } else {
+        prefix
+    };
+    let mut arguments = Vec::new();
+    let mut after_delimiter = false;
+    loop {
+        let len = usize::from_str_radix(std::str::from_utf8(body.get(..4)?).ok()?, 16).ok()?;
+        match len {
+            0 if after_delimiter => return Some(arguments),
+            0 => return Some(Vec::new()),
+            1 => after_delimiter = true,
+            2 | 3 => {}
+            _ => {
+                let line = String::from_utf8_lossy(body.get(4..len)?);
+                if after_delimiter {
+                    arguments.push(line.trim_end_matches('\n').to_owned());
+                }
+            }
+        }
+        body = &body[len.max(4)..];
+    }
+}
+
+/// Inflates as much of a (possibly truncated) gzip stream as there is.
+fn inflate(prefix: &[u8]) -> Vec<u8> {
+    let mut plain = Vec::new();
+    let mut decoder = GzDecoder::new(prefix);
+    let mut chunk = [0_u8; 4096];
+    loop {
+        match decoder.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => plain.extend_from_slice(&chunk[..n]),
+        }
+    }
+    plain
 }
 
 fn classify_plain(body: &[u8]) -> Option<UploadPackCommand> {
@@ -137,6 +177,20 @@ mod tests {
         for (body, expected) in cases {
             assert_eq!(&classify(body, false), expected, "{body:?}");
         }
+    }
+
+    #[test]
+    fn ls_refs_arguments_are_read_once_the_flush_arrives() {
+        let mut body = pkt("command=ls-refs\n");
+        body.extend(pkt("agent=git/2.47\n"));
+        body.extend(b"0001");
+        body.extend(pkt("peel\n"));
+        body.extend(pkt("ref-prefix refs/heads/main\n"));
+        assert_eq!(ls_refs_arguments(&body, false), None, "no flush yet");
+        body.extend(b"0000");
+        let want = vec!["peel".to_owned(), "ref-prefix refs/heads/main".to_owned()];
+        assert_eq!(ls_refs_arguments(&body, false), Some(want.clone()));
+        assert_eq!(ls_refs_arguments(&gzip(&body), true), Some(want));
     }
 
     #[test]

@@ -110,6 +110,7 @@ async fn handle(
         git_protocol: header("git-protocol").map(str::to_owned),
         content_encoding: header("content-encoding").map(str::to_owned),
         command: None,
+        ls_refs_arguments: Vec::new(),
         status: None,
     });
 
@@ -161,6 +162,14 @@ async fn handle(
 
     if ref_advertisement {
         bump(&shared.counters.ref_advertisements, 1);
+        let asks_v2 = req
+            .headers()
+            .get("git-protocol")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(':').any(|p| p == "version=2"));
+        if shared.protocol_v0_only || !asks_v2 {
+            bump(&shared.counters.v0_ref_advertisements, 1);
+        }
     }
     if upload_pack_post {
         bump(&shared.counters.upload_pack_posts, 1);

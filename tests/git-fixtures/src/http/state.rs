@@ -112,6 +112,9 @@ pub struct HttpStats {
     /// Authorized `GET …/info/refs?service=git-upload-pack`: the v0/v1 ref advertisement, or
     /// the v2 capability advertisement.
     pub ref_advertisements: u64,
+    /// Those of the [`HttpStats::ref_advertisements`] answered with the full v0/v1 ref
+    /// advertisement (the client did not ask for v2, or the server speaks v0/v1 only).
+    pub v0_ref_advertisements: u64,
     /// Authorized `POST …/git-upload-pack` requests.
     pub upload_pack_posts: u64,
     /// Upload-pack POSTs carrying v2 `command=ls-refs`.
@@ -142,6 +145,9 @@ pub struct RecordedRequest {
     pub content_encoding: Option<String>,
     /// For upload-pack POSTs, what the body asked for.
     pub command: Option<UploadPackCommand>,
+    /// For v2 `command=ls-refs`, its arguments as sent (`peel`, `symrefs`,
+    /// `ref-prefix refs/heads/main`, …): which refs the client asked for.
+    pub ls_refs_arguments: Vec<String>,
     /// The status answered; `None` while in flight or when the connection was closed instead.
     pub status: Option<u16>,
 }
@@ -152,6 +158,7 @@ pub(crate) struct Counters {
     pub(crate) unauthorized: AtomicU64,
     pub(crate) faulted: AtomicU64,
     pub(crate) ref_advertisements: AtomicU64,
+    pub(crate) v0_ref_advertisements: AtomicU64,
     pub(crate) upload_pack_posts: AtomicU64,
     pub(crate) ls_refs: AtomicU64,
     pub(crate) fetches: AtomicU64,
@@ -170,6 +177,7 @@ impl Counters {
             unauthorized: read(&self.unauthorized),
             faulted: read(&self.faulted),
             ref_advertisements: read(&self.ref_advertisements),
+            v0_ref_advertisements: read(&self.v0_ref_advertisements),
             upload_pack_posts: read(&self.upload_pack_posts),
             ls_refs: read(&self.ls_refs),
             fetches: read(&self.fetches),
@@ -183,6 +191,7 @@ impl Counters {
             &self.unauthorized,
             &self.faulted,
             &self.ref_advertisements,
+            &self.v0_ref_advertisements,
             &self.upload_pack_posts,
             &self.ls_refs,
             &self.fetches,
@@ -206,6 +215,8 @@ pub(crate) struct Shared {
     pub(crate) auth: Auth,
     pub(crate) realm: String,
     pub(crate) project_root: PathBuf,
+    /// Do not pass the client's `Git-Protocol` on: answer as a server without protocol v2.
+    pub(crate) protocol_v0_only: bool,
     pub(crate) counters: Counters,
     pub(crate) shutdown: CancellationToken,
     faults: Mutex<FaultPlan>,
@@ -219,11 +230,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(auth: Auth, realm: String, project_root: PathBuf) -> Self {
+    pub(crate) fn new(
+        auth: Auth,
+        realm: String,
+        project_root: PathBuf,
+        protocol_v0_only: bool,
+    ) -> Self {
         Self {
             auth,
             realm,
             project_root,
+            protocol_v0_only,
             counters: Counters::default(),
             shutdown: CancellationToken::new(),
             faults: Mutex::default(),

@@ -1,10 +1,11 @@
-//! Helpers shared by the repository and webhook tests: register repositories, add stacks through
-//! the store (stack creation through the API is another issue), run checks and read events.
+//! Helpers for repository and webhook tests: a Berth tuned for Git tests, registering
+//! repositories, adding stacks through the store (stack creation through the API is another
+//! issue), running checks and reading deployment events.
 
 use std::time::Duration;
 
+use crate::{TestApp, wait_for};
 use berth::stacks::store::NewStack;
-use berth_tests::{TestApp, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
