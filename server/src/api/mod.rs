@@ -8,7 +8,9 @@ pub mod environments;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod overview;
 pub mod repositories;
+pub mod schedules;
 pub mod system;
 pub mod tokens;
 pub mod users;
@@ -73,6 +75,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(environments::router())
         .merge(events::router())
         .merge(repositories::router())
+        .merge(schedules::router())
+        .merge(overview::router())
         .merge(webhooks::router())
         .merge(system::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)

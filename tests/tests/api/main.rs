@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod cli;
 mod conventions;
+mod dashboard;
 mod environments;
 mod environments_live;
 mod environments_select;
