@@ -29,7 +29,7 @@ export function TextFileInput({ control, value, onChange, what, maxBytes, rows =
       return;
     }
     try {
-      const text = await file.text();
+      const text = await readText(file);
       setProblem(null);
       setFileName(file.name);
       onChange(text, file.name);
@@ -96,4 +96,14 @@ export function TextFileInput({ control, value, onChange, what, maxBytes, rows =
       )}
     </div>
   );
+}
+
+/** A file's text (FileReader works in every browser, and in test DOMs that lack Blob.text). */
+function readText(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(typeof reader.result === "string" ? reader.result : "");
+    reader.onerror = () => reject(reader.error ?? new Error("unreadable"));
+    reader.readAsText(file);
+  });
 }

@@ -30,7 +30,7 @@ export function EnvironmentFilters({ search, status, selector, selectorError, on
       </label>
       <div className="toolbar-field toolbar-grow">
         <label className="toolbar-label" htmlFor="env-selector">
-          Tags
+          Tag selector
         </label>
         <input
           id="env-selector"
