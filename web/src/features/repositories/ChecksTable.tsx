@@ -65,7 +65,7 @@ export function ChecksTable({ repositoryId, version }: { repositoryId: string; v
   return (
     <section className="card" aria-labelledby="checks-title">
       <h2 id="checks-title" className="card-title">
-        Checks
+        Check history
       </h2>
       <PagedTable
         list={list}

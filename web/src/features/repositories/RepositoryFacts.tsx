@@ -45,7 +45,7 @@ export function HealthCard({ repo }: { repo: Repository }) {
   return (
     <section className="card" aria-labelledby="repo-health-title">
       <h2 id="repo-health-title" className="card-title">
-        Checks
+        Health
       </h2>
       <dl className="props">
         <dt>Health</dt>

@@ -11,7 +11,7 @@ import { TextFileInput } from "../../components/TextFileInput";
 import { useFocusInvalid } from "../../lib/useFocusInvalid";
 import { CredentialsFields, noCredentials, type CredentialsState } from "./CredentialsFields";
 import { hasRepositoryErrors, noRepositoryErrors, repositoryErrors, type RepositoryErrors } from "./repositoryErrors";
-import { ScheduleEditor } from "./ScheduleEditor";
+import { normalizeSchedule, ScheduleEditor } from "./ScheduleEditor";
 
 function credentialsInput(c: CredentialsState): CredentialsInput {
   if (c.kind === "https") return { kind: "https", username: c.username.trim(), token: c.token };
@@ -57,7 +57,8 @@ export function RepositoryForm({ initial }: { initial: Repository | null }) {
     if (replaceCreds) req.credentials = credentialsInput(creds);
     if (caBundle.trim() !== (r.ca_bundle ?? "").trim()) req.ca_bundle = caBundle.trim() ? caBundle : null;
     if (skipTls !== r.skip_tls_verify) req.skip_tls_verify = skipTls;
-    if (JSON.stringify(schedule) !== JSON.stringify(r.schedule)) req.schedule = schedule;
+    const spec = normalizeSchedule(schedule);
+    if (JSON.stringify(spec) !== JSON.stringify(normalizeSchedule(r.schedule))) req.schedule = spec;
     if (paused !== r.paused) req.paused = paused;
     return req;
   }
@@ -79,7 +80,7 @@ export function RepositoryForm({ initial }: { initial: Repository | null }) {
           credentials: creds.kind === "none" ? undefined : credentialsInput(creds),
           ca_bundle: caBundle.trim() ? caBundle : undefined,
           skip_tls_verify: skipTls,
-          schedule,
+          schedule: normalizeSchedule(schedule),
           paused,
         });
         void navigate(`/repositories/${created.repository.id}`, {

@@ -20,11 +20,25 @@ const ZONES: string[] = (() => {
   }
 })();
 
-/** The spec to send for what the editor shows. */
+/** The spec for what the editor shows (as typed; see `normalizeSchedule`). */
 export function toSpec(kind: ScheduleKind, interval: string, cron: string, zone: string): ScheduleSpec {
   if (kind === "manual") return { kind: "manual" };
-  if (kind === "cron") return { kind: "cron", cron: cron.trim(), time_zone: zone.trim() || "UTC" };
-  return { kind: "interval", interval: interval.trim() || undefined };
+  if (kind === "cron") return { kind: "cron", cron, time_zone: zone };
+  return { kind: "interval", interval };
+}
+
+/** The spec to send: trimmed, empty values left out (an empty interval means the default). */
+export function normalizeSchedule(spec: ScheduleSpec): ScheduleSpec {
+  const out: ScheduleSpec = { kind: spec.kind ?? "interval" };
+  const interval = spec.interval?.trim();
+  const cron = spec.cron?.trim();
+  const zone = spec.time_zone?.trim();
+  if (out.kind === "interval" && interval) out.interval = interval;
+  if (out.kind === "cron") {
+    out.cron = cron ?? "";
+    out.time_zone = zone ? zone : "UTC";
+  }
+  return out;
 }
 
 interface Props {
@@ -48,7 +62,7 @@ export function ScheduleEditor({ value, onChange, errors }: Props) {
 
   useEffect(() => {
     const ctl = new AbortController();
-    previewSchedule(JSON.parse(specKey) as ScheduleSpec, 5, ctl.signal).then(
+    previewSchedule(normalizeSchedule(JSON.parse(specKey) as ScheduleSpec), 5, ctl.signal).then(
       (data) => !ctl.signal.aborted && setPreview({ forKey: specKey, data, errors: {}, failure: null }),
       (e: unknown) => {
         if (ctl.signal.aborted) return;
@@ -62,7 +76,7 @@ export function ScheduleEditor({ value, onChange, errors }: Props) {
   }, [specKey]);
 
   const shown = { ...preview.errors, ...errors };
-  const set = (k: ScheduleKind, interval = value.interval ?? "", cron = value.cron ?? "", zone = value.time_zone ?? "UTC") =>
+  const set = (k: ScheduleKind, interval = value.interval ?? "", cron = value.cron ?? "", zone = value.time_zone ? value.time_zone : "UTC") =>
     onChange(toSpec(k, interval, cron, zone));
 
   return (
@@ -93,7 +107,7 @@ export function ScheduleEditor({ value, onChange, errors }: Props) {
           <Field label="Time zone" error={shown.time_zone} hint="An IANA name; runs follow local time across DST changes.">
             {(p) => (
               <>
-                <input {...p} list="schedule-zones" value={value.time_zone ?? "UTC"} onChange={(e) => set("cron", undefined, undefined, e.target.value)} />
+                <input {...p} list="schedule-zones" value={value.time_zone ?? ""} onChange={(e) => set("cron", undefined, undefined, e.target.value)} />
                 <datalist id="schedule-zones">
                   {ZONES.map((z) => (
                     <option key={z} value={z} />
