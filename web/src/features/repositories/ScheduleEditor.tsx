@@ -27,6 +27,11 @@ export function toSpec(kind: ScheduleKind, interval: string, cron: string, zone:
   return { kind: "interval", interval };
 }
 
+/** An empty zone means UTC. */
+function zoneOrUtc(zone: string | null | undefined): string {
+  return zone === undefined || zone === null || zone === "" ? "UTC" : zone;
+}
+
 /** The spec to send: trimmed, empty values left out (an empty interval means the default). */
 export function normalizeSchedule(spec: ScheduleSpec): ScheduleSpec {
   const out: ScheduleSpec = { kind: spec.kind ?? "interval" };
@@ -36,7 +41,7 @@ export function normalizeSchedule(spec: ScheduleSpec): ScheduleSpec {
   if (out.kind === "interval" && interval) out.interval = interval;
   if (out.kind === "cron") {
     out.cron = cron ?? "";
-    out.time_zone = zone ? zone : "UTC";
+    out.time_zone = zoneOrUtc(zone);
   }
   return out;
 }
@@ -76,7 +81,7 @@ export function ScheduleEditor({ value, onChange, errors }: Props) {
   }, [specKey]);
 
   const shown = { ...preview.errors, ...errors };
-  const set = (k: ScheduleKind, interval = value.interval ?? "", cron = value.cron ?? "", zone = value.time_zone ? value.time_zone : "UTC") =>
+  const set = (k: ScheduleKind, interval = value.interval ?? "", cron = value.cron ?? "", zone = zoneOrUtc(value.time_zone)) =>
     onChange(toSpec(k, interval, cron, zone));
 
   return (
