@@ -17,9 +17,11 @@ export function EnvironmentFilters({ search, status, selector, selectorError, on
         <span className="sr-only">Search by name</span>
         <input type="search" placeholder="Search by name…" value={search} onChange={(e) => onChange({ q: e.target.value })} />
       </label>
-      <label className="toolbar-field">
-        <span className="toolbar-label">Status</span>
-        <select value={status} onChange={(e) => onChange({ status: e.target.value })}>
+      <div className="toolbar-field">
+        <label className="toolbar-label" htmlFor="env-status">
+          Status
+        </label>
+        <select id="env-status" value={status} onChange={(e) => onChange({ status: e.target.value })}>
           <option value="">Any status</option>
           {STATUSES.map((s: EnvironmentStatus) => (
             <option key={s} value={s}>
@@ -27,7 +29,7 @@ export function EnvironmentFilters({ search, status, selector, selectorError, on
             </option>
           ))}
         </select>
-      </label>
+      </div>
       <div className="toolbar-field toolbar-grow">
         <label className="toolbar-label" htmlFor="env-selector">
           Tag selector

@@ -64,14 +64,16 @@ export function RepositoriesPage() {
           <span className="sr-only">Search by name or URL</span>
           <input type="search" placeholder="Search by name or URL…" value={url.q} onChange={(e) => setUrl({ q: e.target.value })} />
         </label>
-        <label className="toolbar-field">
-          <span className="toolbar-label">Health</span>
-          <select value={url.health} onChange={(e) => setUrl({ health: e.target.value })}>
+        <div className="toolbar-field">
+          <label className="toolbar-label" htmlFor="repo-health">
+            Health
+          </label>
+          <select id="repo-health" value={url.health} onChange={(e) => setUrl({ health: e.target.value })}>
             <option value="">All</option>
             <option value="failing">Last check failed</option>
             <option value="healthy">Not failing</option>
           </select>
-        </label>
+        </div>
       </div>
       {notice && <Alert kind="success">{notice}</Alert>}
       <PagedTable
