@@ -65,6 +65,7 @@ export async function scenario(name, fn) {
   const started = performance.now();
   const profile = mkdtempSync(join(tmpdir(), "berth-e2e-"));
   mkdirSync(config.screenshots, { recursive: true });
+  rmSync(join(config.screenshots, `FAILED-${name}.png`), { force: true });
   const logs = [];
   let context;
   let current = "launch";
