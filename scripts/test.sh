@@ -8,6 +8,9 @@ step() { printf '\n== %s\n' "$*"; }
 step "PostgreSQL server binaries (embedded database tests)"
 scripts/ensure-postgres.sh
 
+step "Chromium (the dashboard's real-browser tests)"
+scripts/ensure-chromium.sh
+
 step "Test database"
 dbdir_file=$(mktemp)
 export BERTH_TEST_DB_DIR_FILE=$dbdir_file
