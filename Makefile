@@ -3,10 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help run test web web-deps openapi lint fmt ensure-postgres clean
+.PHONY: help run test e2e web web-deps openapi lint fmt ensure-postgres ensure-chromium clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: ensure-postgres web ## Build the dashboard and run Berth on the embedded database (http://127.0.0.1:8080)
 	$(CARGO) run -p berth -- serve
@@ -14,9 +14,12 @@ run: ensure-postgres web ## Build the dashboard and run Berth on the embedded da
 test: ## Run every test: formatting, lints, dashboard checks, Rust unit/API/e2e tests
 	scripts/test.sh
 
+e2e: web ensure-chromium ## Run only the dashboard's real-browser tests (screenshots in web/e2e/screenshots/)
+	$(CARGO) test -p berth-tests --test dashboard
+
 web-deps: ## Install the dashboard's npm packages (from package-lock.json)
 	@if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
-		cd web && npm ci --no-audit --no-fund; fi
+		cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; fi
 
 web: web-deps ## Build the dashboard into web/dist
 	cd web && npm run build
@@ -33,6 +36,9 @@ fmt: ## Format the Rust code
 
 ensure-postgres: ## Install PostgreSQL server binaries when missing (needed by the embedded database)
 	scripts/ensure-postgres.sh
+
+ensure-chromium: ## Install Debian's Chromium when missing (the dashboard's browser tests drive it)
+	scripts/ensure-chromium.sh
 
 clean: ## Remove build output (not data/)
 	$(CARGO) clean

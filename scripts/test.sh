@@ -11,6 +11,9 @@ scripts/ensure-postgres.sh
 step "OpenSSH server binary (SSH repository tests run their own sshd)"
 scripts/ensure-sshd.sh
 
+step "Chromium (the dashboard's real-browser tests)"
+scripts/ensure-chromium.sh
+
 step "Test database"
 dbdir_file=$(mktemp)
 export BERTH_TEST_DB_DIR_FILE=$dbdir_file

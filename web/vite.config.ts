@@ -23,6 +23,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     restoreMocks: true,
+    testTimeout: 20_000,
     unstubGlobals: true,
   },
 });

@@ -286,7 +286,15 @@ pub async fn run(
                     .collect();
                 out.extend_from_slice(
                     table(
-                        &["NAME", "STATE", "IN SYNC", "REPOSITORY", "REF", "DEPLOYED", "LATEST"],
+                        &[
+                            "NAME",
+                            "STATE",
+                            "IN SYNC",
+                            "REPOSITORY",
+                            "REF",
+                            "DEPLOYED",
+                            "LATEST",
+                        ],
                         rows,
                     )
                     .as_bytes(),
@@ -305,10 +313,25 @@ pub async fn run(
                 )?;
             } else {
                 for key in [
-                    "name", "id", "repository_name", "ref", "paths", "renderer", "selector",
-                    "environment_ids", "default_namespace", "auto_deploy", "prune",
-                    "wait_for_health", "health_timeout_seconds", "force_conflicts", "paused",
-                    "rollback_hold_commit", "latest_commit", "deployed_commit", "sync_state",
+                    "name",
+                    "id",
+                    "repository_name",
+                    "ref",
+                    "paths",
+                    "renderer",
+                    "selector",
+                    "environment_ids",
+                    "default_namespace",
+                    "auto_deploy",
+                    "prune",
+                    "wait_for_health",
+                    "health_timeout_seconds",
+                    "force_conflicts",
+                    "paused",
+                    "rollback_hold_commit",
+                    "latest_commit",
+                    "deployed_commit",
+                    "sync_state",
                 ] {
                     writeln!(out, "{:<24}{}", format!("{key}:"), s(&st[key]))?;
                 }
@@ -331,7 +354,14 @@ pub async fn run(
                     .collect();
                 out.extend_from_slice(
                     table(
-                        &["ENVIRONMENT", "STATUS", "STATE", "DEPLOYED", "LAST DEPLOYED", "ERROR"],
+                        &[
+                            "ENVIRONMENT",
+                            "STATUS",
+                            "STATE",
+                            "DEPLOYED",
+                            "LAST DEPLOYED",
+                            "ERROR",
+                        ],
                         rows,
                     )
                     .as_bytes(),
@@ -347,7 +377,12 @@ pub async fn run(
             let id = s(&stack(api, &name).await?["id"]);
             let body = json!({"commit": commit});
             let started = api
-                .call(Method::POST, &format!("/stacks/{id}/deploy"), &[], Some(&body))
+                .call(
+                    Method::POST,
+                    &format!("/stacks/{id}/deploy"),
+                    &[],
+                    Some(&body),
+                )
                 .await?
                 .unwrap_or(Value::Null);
             follow(api, &started, wait, timeout, json_out, out).await?;
@@ -382,7 +417,12 @@ pub async fn run(
             };
             let body = json!({"deployment_id": target});
             let started = api
-                .call(Method::POST, &format!("/stacks/{id}/rollback"), &[], Some(&body))
+                .call(
+                    Method::POST,
+                    &format!("/stacks/{id}/rollback"),
+                    &[],
+                    Some(&body),
+                )
                 .await?
                 .unwrap_or(Value::Null);
             follow(api, &started, wait, timeout, json_out, out).await?;
@@ -391,7 +431,12 @@ pub async fn run(
             let id = s(&stack(api, &name).await?["id"]);
             let body = json!({"commit": commit});
             let p = api
-                .call(Method::POST, &format!("/stacks/{id}/preview"), &[], Some(&body))
+                .call(
+                    Method::POST,
+                    &format!("/stacks/{id}/preview"),
+                    &[],
+                    Some(&body),
+                )
                 .await?
                 .unwrap_or(Value::Null);
             if json_out {
@@ -429,7 +474,15 @@ pub async fn run(
                     .collect();
                 out.extend_from_slice(
                     table(
-                        &["ROLLOUT", "WHEN", "COMMIT", "TRIGGER", "ACTOR", "STATUS", "SUCCEEDED"],
+                        &[
+                            "ROLLOUT",
+                            "WHEN",
+                            "COMMIT",
+                            "TRIGGER",
+                            "ACTOR",
+                            "STATUS",
+                            "SUCCEEDED",
+                        ],
                         rows,
                     )
                     .as_bytes(),
@@ -495,7 +548,11 @@ async fn follow(
             })
             .collect();
         out.extend_from_slice(
-            table(&["ENVIRONMENT", "STATUS", "OBJECTS", "ATTEMPTS", "ERROR"], rows).as_bytes(),
+            table(
+                &["ENVIRONMENT", "STATUS", "OBJECTS", "ATTEMPTS", "ERROR"],
+                rows,
+            )
+            .as_bytes(),
         );
     }
     match detail["status"].as_str() {
@@ -505,7 +562,10 @@ async fn follow(
 }
 
 fn object_name(o: &Value) -> String {
-    let ns = o["namespace"].as_str().map(|n| format!("{n}/")).unwrap_or_default();
+    let ns = o["namespace"]
+        .as_str()
+        .map(|n| format!("{n}/"))
+        .unwrap_or_default();
     format!("{} {ns}{}", s(&o["kind"]), s(&o["name"]))
 }
 

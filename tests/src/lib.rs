@@ -5,7 +5,10 @@
 //! - [`repos`]: registering repositories, adding stacks and following checks.
 //! - [`cluster::TestCluster`]: the Kubernetes test API server (`kube-test-api`), or a real cluster
 //!   when `BERTH_TEST_KUBECONFIG` names one; per-test namespaces, cleaned up.
+//! - [`browser::Scenario`]: a real-browser scenario (`web/e2e/*.mjs`, headless Chromium) against a
+//!   running Berth.
 pub mod app;
+pub mod browser;
 pub mod cluster;
 pub mod process;
 pub mod repos;

@@ -7,6 +7,12 @@ import { AuthProvider } from "./features/auth/AuthProvider";
 import { LoginPage } from "./features/auth/LoginPage";
 import { RequireAuth, RequireRole } from "./features/auth/RequireAuth";
 import { OverviewPage } from "./features/overview/OverviewPage";
+import { EnvironmentDetailPage } from "./features/environments/EnvironmentDetailPage";
+import { EnvironmentsPage } from "./features/environments/EnvironmentsPage";
+import { RegisterEnvironmentPage } from "./features/environments/RegisterEnvironmentPage";
+import { RepositoriesPage } from "./features/repositories/RepositoriesPage";
+import { RepositoryDetailPage } from "./features/repositories/RepositoryDetailPage";
+import { EditRepositoryPage, NewRepositoryPage } from "./features/repositories/RepositoryFormPage";
 import { AppLayout } from "./layout/AppLayout";
 import { NotFoundPage } from "./layout/NotFoundPage";
 import { ErrorBoundary } from "./components/ErrorBoundary";
@@ -25,6 +31,34 @@ export function App() {
             }
           >
             <Route index element={<OverviewPage />} />
+            <Route path="environments" element={<EnvironmentsPage />} />
+            <Route
+              path="environments/new"
+              element={
+                <RequireRole role="admin">
+                  <RegisterEnvironmentPage />
+                </RequireRole>
+              }
+            />
+            <Route path="environments/:id" element={<EnvironmentDetailPage />} />
+            <Route path="repositories" element={<RepositoriesPage />} />
+            <Route
+              path="repositories/new"
+              element={
+                <RequireRole role="admin">
+                  <NewRepositoryPage />
+                </RequireRole>
+              }
+            />
+            <Route path="repositories/:id" element={<RepositoryDetailPage />} />
+            <Route
+              path="repositories/:id/edit"
+              element={
+                <RequireRole role="admin">
+                  <EditRepositoryPage />
+                </RequireRole>
+              }
+            />
             <Route
               path="admin/users"
               element={

@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { App } from "./App";
 import "./styles/global.css";
+import "./styles/fleet.css";
 import { initTheme } from "./theme/theme";
 
 initTheme();

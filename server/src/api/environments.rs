@@ -136,6 +136,7 @@ pub struct RotateRequest {
 /// Fields left out are not changed.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UpdateEnvironmentRequest)]
 pub struct UpdateRequest {
     pub name: Option<String>,
     /// Replaces every tag.

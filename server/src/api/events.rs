@@ -19,8 +19,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Stream server events (every role). Each SSE message has `event:` set to the event kind
-/// (`environment.status`, `environment.created`, `environment.updated`, `environment.deleted`)
-/// and `data:` a `ServerEvent`. `event: lagged` means some events were missed: reload the state.
+/// (`environment.status`, `environment.created`, `environment.updated`, `environment.deleted`,
+/// `repository.checked`) and `data:` a `ServerEvent`. `event: lagged` means some events were
+/// missed: reload the state. Events are not replayed: after reconnecting, reload the state too.
 #[utoipa::path(get, path = "/events", tag = "events", security(("bearer" = [])),
     responses((status = 200, content_type = "text/event-stream", body = crate::events::ServerEvent),
         (status = 401, body = ErrorBody)))]

@@ -8,8 +8,10 @@ pub mod environments;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod overview;
 pub mod repositories;
 pub mod rollouts;
+pub mod schedules;
 pub mod stacks;
 pub mod system;
 pub mod tokens;
@@ -77,6 +79,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(environments::router())
         .merge(events::router())
         .merge(repositories::router())
+        .merge(schedules::router())
+        .merge(overview::router())
         .merge(webhooks::router())
         .merge(stacks::router())
         .merge(rollouts::router())

@@ -17,6 +17,7 @@ use crate::auth::Role;
 use crate::crypto::Secret;
 use crate::pagination::{Page, PageParams};
 use crate::repositories::service::{NewRepository, RepositoryChanges};
+use crate::repositories::store::ListFilter;
 use crate::repositories::{
     CredentialsInput, Repository, RepositoryCheck, RepositoryError, ScheduleSpec,
 };
@@ -74,6 +75,8 @@ pub struct RepositoryQuery {
     cursor: Option<String>,
     /// Part of the name or URL.
     search: Option<String>,
+    /// `true`: only repositories whose last check failed; `false`: only the others.
+    failing: Option<bool>,
 }
 
 /// A repository to register. The connection is tested (a ref listing) before it is saved.
@@ -178,10 +181,11 @@ async fn list_repositories(
         cursor: q.cursor,
     }
     .parse()?;
-    let search = q.search.filter(|s| !s.is_empty());
-    Ok(Json(
-        state.repositories.list(search.as_deref(), &page).await?,
-    ))
+    let filter = ListFilter {
+        search: q.search.filter(|s| !s.is_empty()),
+        failing: q.failing,
+    };
+    Ok(Json(state.repositories.list(&filter, &page).await?))
 }
 
 /// Register a repository (admins). The connection is tested first; a failure is a 422

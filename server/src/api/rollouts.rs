@@ -29,18 +29,32 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_objects))
 }
 
-const STATUSES: &[&str] = &["queued", "running", "succeeded", "failed", "superseded", "partial"];
+const STATUSES: &[&str] = &[
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "superseded",
+    "partial",
+];
 const ACTIONS: &[&str] = &["created", "configured", "unchanged", "pruned", "failed"];
 
 fn bad(field: &str, message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message).with_field(field)
 }
 
-fn one_of(field: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+fn one_of(
+    field: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> Result<Option<String>, ApiError> {
     match value.filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v)),
-        Some(_) => Err(bad(field, &format!("{field} must be one of {}", allowed.join(", ")))),
+        Some(_) => Err(bad(
+            field,
+            &format!("{field} must be one of {}", allowed.join(", ")),
+        )),
     }
 }
 
@@ -117,7 +131,11 @@ async fn list_rollouts(
         environment_id: q.environment_id,
         active: q.active,
     };
-    Ok(Json(store::list_rollouts(&state.pool, &filter, &page).await.map_err(|e| ApiError::internal(&e))?))
+    Ok(Json(
+        store::list_rollouts(&state.pool, &filter, &page)
+            .await
+            .map_err(|e| ApiError::internal(&e))?,
+    ))
 }
 
 /// One rollout and its deployments (one per target environment).
@@ -185,7 +203,11 @@ async fn list_deployments(
         environment_id: q.environment_id,
         status: one_of("status", q.status, &STATUSES[..5])?,
     };
-    Ok(Json(store::list_deployments(&state.pool, &filter, &page).await.map_err(|e| ApiError::internal(&e))?))
+    Ok(Json(
+        store::list_deployments(&state.pool, &filter, &page)
+            .await
+            .map_err(|e| ApiError::internal(&e))?,
+    ))
 }
 
 /// One deployment: status, attempts, timings, error and where it happened.

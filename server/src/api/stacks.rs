@@ -385,10 +385,7 @@ async fn deploy_stack(
 ) -> Result<(StatusCode, Json<RolloutStarted>), ApiError> {
     caller.principal.require(Role::Operator)?;
     let req = body.map(|b| b.0).unwrap_or_default();
-    let rollout_id = state
-        .stacks
-        .deploy(id, req.commit, &caller.actor())
-        .await?;
+    let rollout_id = state.stacks.deploy(id, req.commit, &caller.actor()).await?;
     Ok((StatusCode::ACCEPTED, Json(RolloutStarted { rollout_id })))
 }
 

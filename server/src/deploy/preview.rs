@@ -221,10 +221,8 @@ async fn prunable(
             }
         })
         .collect();
-    let checks: Vec<Result<bool, DeployError>> = futures::stream::iter(reads)
-        .buffered(8)
-        .collect()
-        .await;
+    let checks: Vec<Result<bool, DeployError>> =
+        futures::stream::iter(reads).buffered(8).collect().await;
     let mut out = Vec::new();
     for (r, ok) in candidates.iter().zip(checks) {
         if ok? {

@@ -98,6 +98,20 @@ pub struct Permissions {
     pub can_list_nodes: bool,
 }
 
+/// How many environments there are, by status (the fleet at a glance).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct EnvironmentSummary {
+    pub total: i64,
+    pub up: i64,
+    pub down: i64,
+    pub unauthorized: i64,
+    pub unknown: i64,
+    /// Client certificates expiring within 30 days (or expired).
+    pub certificates_expiring: i64,
+    /// Environments whose server certificate is not verified.
+    pub insecure: i64,
+}
+
 /// An environment as the API shows it. Credentials are never part of it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Environment {

@@ -14,7 +14,9 @@ use super::clients::ClientCache;
 use super::kubeconfig::{self, KubeconfigError, Reduced};
 use super::probe::{self, Failure, Plan, Report};
 use super::store::{self, Credentials, Filter, NewRow};
-use super::{EnvError, Environment, NewEnvironment, Permissions, Policy, Status};
+use super::{
+    EnvError, Environment, EnvironmentSummary, NewEnvironment, Permissions, Policy, Status,
+};
 use crate::audit::{self, Actor, NewAuditEvent};
 use crate::crypto::{Secret, Vault};
 use crate::events::{EventBus, ServerEvent};
@@ -315,6 +317,11 @@ impl Environments {
         page: &PageRequest<String>,
     ) -> Result<Page<Environment>, EnvError> {
         store::list(&self.inner.pool, filter, page).await
+    }
+
+    /// The fleet counted by status.
+    pub async fn summary(&self) -> Result<EnvironmentSummary, EnvError> {
+        store::summary(&self.inner.pool).await
     }
 
     #[tracing::instrument(skip_all, fields(environment = %id), err(Display))]

@@ -8,7 +8,10 @@ use uuid::Uuid;
 
 use super::kubeconfig::AuthKind;
 use super::probe::Report;
-use super::{CERT_EXPIRY_WARNING_DAYS, EnvError, Environment, Permissions, Selector, Status};
+use super::{
+    CERT_EXPIRY_WARNING_DAYS, EnvError, Environment, EnvironmentSummary, Permissions, Selector,
+    Status,
+};
 use crate::pagination::{Page, PageRequest};
 
 #[derive(sqlx::FromRow)]
@@ -185,6 +188,24 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Environment
         .fetch_optional(db)
         .await?
         .map(Environment::from))
+}
+
+/// Environments counted by status, with expiring client certificates and unverified TLS.
+pub async fn summary(db: impl PgExecutor<'_>) -> Result<EnvironmentSummary, EnvError> {
+    Ok(sqlx::query_as::<_, EnvironmentSummary>(
+        "select count(*) as total, \
+           count(*) filter (where status = 'up') as up, \
+           count(*) filter (where status = 'down') as down, \
+           count(*) filter (where status = 'unauthorized') as unauthorized, \
+           count(*) filter (where status = 'unknown') as unknown, \
+           count(*) filter (where client_cert_expires_at < now() + make_interval(days => $1)) \
+             as certificates_expiring, \
+           count(*) filter (where insecure_skip_tls_verify) as insecure \
+         from environment",
+    )
+    .bind(i32::try_from(CERT_EXPIRY_WARNING_DAYS).unwrap_or(30))
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn get_by_name(

@@ -32,6 +32,8 @@ use url::UrlScheme;
 /// How Berth authenticates to a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+// Named apart from the environments' `AuthKind`, which would otherwise replace it in the document.
+#[schema(as = RepositoryAuthKind)]
 pub enum AuthKind {
     None,
     /// HTTPS username + token (or password).
@@ -123,6 +125,15 @@ pub struct RepositoryStatus {
     /// Null when the schedule is manual or the repository is paused.
     #[schema(required = true)]
     pub next_check_at: Option<DateTime<Utc>>,
+}
+
+/// Repositories counted (the fleet at a glance).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct RepositorySummary {
+    pub total: i64,
+    /// Repositories whose last check failed.
+    pub failing: i64,
+    pub paused: i64,
 }
 
 /// One check of a repository.

@@ -2,7 +2,8 @@
 //! SKIP LOCKED`, so each tick is handled once across replicas), claims queued checks up to the
 //! free Git capacity, and runs them. A check lists the refs stacks track once for the whole
 //! repository, fetches each moved commit once, compares the ids of every stack's watched paths,
-//! and records the outcome with any deployment events in one transaction.
+//! and records the outcome with any deployment events in one transaction, announcing it to live
+//! views (`repository.checked`).
 //!
 //! Sweeps run on the in-process clock (every second) and at once when another replica `NOTIFY`s
 //! (schedule edits, webhooks, "check now"). The poller never deploys anything itself.
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use super::store::{self, CheckRecord, ClaimedCheck};
 use super::{Repositories, RepositoryError};
+use crate::events::{EventBus, ServerEvent};
 use crate::git::{GitError, GitErrorKind};
 use crate::stacks::{self, TrackedRef, TrackedStack};
 
@@ -467,6 +469,15 @@ impl Poller {
             None
         };
         store::record_status(&mut *tx, &record, backoff_until).await?;
+        if let Some(now) = store::get(&mut *tx, row.repository_id).await? {
+            let event = ServerEvent::new(
+                "repository.checked",
+                json!({"id": row.repository_id, "name": row.name,
+                    "check_id": check.repository_check_id, "trigger": check.trigger,
+                    "outcome": outcome, "status": now.to_api().status}),
+            );
+            EventBus::publish(&mut *tx, &event).await?;
+        }
         tx.commit().await?;
         metrics::counter!("berth_repository_checks_total", "repository" => row.name.clone(), "outcome" => outcome)
             .increment(1);

@@ -229,6 +229,21 @@ impl Schedule {
         }
     }
 
+    /// The next `count` runs after `now` (none for manual schedules), as a freshly saved schedule
+    /// would run them: an interval counts from `now`, a cron follows its own clock.
+    pub fn upcoming(&self, now: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
+        let mut runs = Vec::with_capacity(count);
+        let mut at = now;
+        while runs.len() < count {
+            let Some(next) = self.next_after(at) else {
+                break;
+            };
+            runs.push(next);
+            at = next;
+        }
+        runs
+    }
+
     /// The schedule's period around `now`: the interval, or the gap between the next two cron runs.
     pub fn period(&self, now: DateTime<Utc>) -> Option<Duration> {
         match self {
@@ -437,6 +452,32 @@ mod tests {
             second - first >= chrono::Duration::hours(23),
             "{first} then {second}"
         );
+    }
+
+    #[test]
+    fn upcoming_runs_list_the_next_runs_in_order_and_none_for_manual() {
+        let now = at("2026-06-01T10:00:07Z");
+        let every = Schedule::Interval(Duration::from_secs(60));
+        assert_eq!(
+            every.upcoming(now, 3),
+            vec![
+                at("2026-06-01T10:01:07Z"),
+                at("2026-06-01T10:02:07Z"),
+                at("2026-06-01T10:03:07Z")
+            ]
+        );
+        let hourly = Schedule::parse(
+            &spec(None, None, Some("0 * * * *"), Some("Asia/Kolkata")),
+            LIMITS,
+        )
+        .unwrap();
+        // Kolkata is UTC+05:30: local full hours fall on UTC half hours.
+        assert_eq!(
+            hourly.upcoming(now, 2),
+            vec![at("2026-06-01T10:30:00Z"), at("2026-06-01T11:30:00Z")]
+        );
+        assert!(Schedule::Manual.upcoming(now, 5).is_empty());
+        assert!(every.upcoming(now, 0).is_empty());
     }
 
     #[test]

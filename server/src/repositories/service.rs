@@ -15,7 +15,9 @@ use super::fields::{check_tls_fields, parse_ca_bundle, parse_name, set_schedule}
 use super::schedule::{Schedule, ScheduleLimits, ScheduleSpec};
 use super::store::{self, RepositoryRow};
 use super::url::{self, UrlScheme};
-use super::{AuthKind, CredentialsInput, GitRunner, Repository, RepositoryError};
+use super::{
+    AuthKind, CredentialsInput, GitRunner, Repository, RepositoryError, RepositorySummary,
+};
 use crate::audit::{self, Actor, NewAuditEvent};
 use crate::crypto::{Secret, Vault, random_token};
 use crate::git::{GitAuth, RemoteSpec};
@@ -168,14 +170,19 @@ impl Repositories {
 
     pub async fn list(
         &self,
-        search: Option<&str>,
+        filter: &store::ListFilter,
         page: &PageRequest<String>,
     ) -> Result<Page<Repository>, RepositoryError> {
-        let rows = store::list(&self.pool, search, page).await?;
+        let rows = store::list(&self.pool, filter, page).await?;
         Ok(Page {
             items: rows.items.iter().map(RepositoryRow::to_api).collect(),
             next_cursor: rows.next_cursor,
         })
+    }
+
+    /// Repositories counted: all, failing, paused.
+    pub async fn summary(&self) -> Result<RepositorySummary, RepositoryError> {
+        store::summary(&self.pool).await
     }
 
     /// Applies changes; when the URL, credentials or TLS settings change, the connection is

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use super::schedule::Schedule;
 use super::url::UrlScheme;
-use super::{AuthKind, Repository, RepositoryCheck, RepositoryError, RepositoryStatus};
+use super::{
+    AuthKind, Repository, RepositoryCheck, RepositoryError, RepositoryStatus, RepositorySummary,
+};
 use crate::pagination::{Page, PageRequest};
 
 /// The channel replicas `LISTEN` on: schedule edits and check requests.
@@ -163,25 +165,48 @@ pub async fn get_for_update(
         .await?)
 }
 
+/// Which repositories a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Part of the name or URL.
+    pub search: Option<String>,
+    /// Only those whose last check failed (`true`) or did not (`false`).
+    pub failing: Option<bool>,
+}
+
 /// Repositories ordered by name; the cursor is the last name.
 pub async fn list(
     db: impl PgExecutor<'_>,
-    search: Option<&str>,
+    filter: &ListFilter,
     page: &PageRequest<String>,
 ) -> Result<Page<RepositoryRow>, RepositoryError> {
     let sql = format!(
         "select {COLUMNS} from repository r \
          where ($1::text is null or r.name > $1) \
            and ($2::text is null or strpos(lower(r.name || ' ' || r.url), lower($2)) > 0) \
+           and ($4::bool is null or (r.last_outcome is not distinct from 'failed') = $4) \
          order by r.name limit $3"
     );
     let rows = sqlx::query_as::<_, RepositoryRow>(sqlx::AssertSqlSafe(sql))
         .bind(page.after.as_deref())
-        .bind(search)
+        .bind(filter.search.as_deref())
         .bind(page.fetch_limit())
+        .bind(filter.failing)
         .fetch_all(db)
         .await?;
     Ok(page.finish(rows, |r| r.name.clone()))
+}
+
+/// Repositories counted: all, those whose last check failed, paused ones.
+pub async fn summary(db: impl PgExecutor<'_>) -> Result<RepositorySummary, RepositoryError> {
+    Ok(sqlx::query_as::<_, RepositorySummary>(
+        "select count(*) as total, \
+           count(*) filter (where last_outcome = 'failed') as failing, \
+           count(*) filter (where paused) as paused \
+         from repository",
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 /// Repositories whose URL has this match key (webhooks).

@@ -267,6 +267,9 @@ mod tests {
         assert_eq!(wanted(&[b], Some(&sel), &envs), vec![a, b]);
         assert_eq!(wanted(&[], None, &envs), Vec::<Uuid>::new());
         // An id of an environment that no longer exists is ignored.
-        assert_eq!(wanted(&[Uuid::from_u128(9)], None, &envs), Vec::<Uuid>::new());
+        assert_eq!(
+            wanted(&[Uuid::from_u128(9)], None, &envs),
+            Vec::<Uuid>::new()
+        );
     }
 }

@@ -206,7 +206,10 @@ async fn attempt(
         Err(e) => {
             return failed(failure(
                 Phase::Plan,
-                format!("no client for environment {}: {e}", claimed.environment_name),
+                format!(
+                    "no client for environment {}: {e}",
+                    claimed.environment_name
+                ),
                 false,
             ));
         }
@@ -257,7 +260,9 @@ pub fn policy_of(stack: &StackRow, parallelism: usize) -> Policy {
         create_namespace: stack.create_namespace,
         prune: stack.prune,
         wait_for_health: stack.wait_for_health,
-        health_timeout: Duration::from_secs(u64::try_from(stack.health_timeout_seconds).unwrap_or(300)),
+        health_timeout: Duration::from_secs(
+            u64::try_from(stack.health_timeout_seconds).unwrap_or(300),
+        ),
         force_conflicts: stack.force_conflicts,
         parallelism: parallelism.max(1),
     }
@@ -382,8 +387,14 @@ async fn record(
             if let (Some(stack_id), Some(env_id)) = (claimed.stack_id, claimed.environment_id) {
                 let inventory: Vec<ObjectRef> = inventory.clone().unwrap_or_default();
                 let inv = serde_json::to_value(&inventory).unwrap_or_else(|_| json!([]));
-                store::record_target(&mut *tx, stack_id, env_id, id, Some((&claimed.commit, &inv)))
-                    .await?;
+                store::record_target(
+                    &mut *tx,
+                    stack_id,
+                    env_id,
+                    id,
+                    Some((&claimed.commit, &inv)),
+                )
+                .await?;
             }
         }
         (Some(error), _) if error.transient && claimed.attempts < inner.settings.max_attempts => {

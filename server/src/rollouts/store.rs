@@ -301,8 +301,10 @@ pub async fn record_objects(
         let group: Vec<&str> = chunk.iter().map(|r| r.object.group.as_str()).collect();
         let version: Vec<&str> = chunk.iter().map(|r| r.object.version.as_str()).collect();
         let kind: Vec<&str> = chunk.iter().map(|r| r.object.kind.as_str()).collect();
-        let namespace: Vec<Option<&str>> =
-            chunk.iter().map(|r| r.object.namespace.as_deref()).collect();
+        let namespace: Vec<Option<&str>> = chunk
+            .iter()
+            .map(|r| r.object.namespace.as_deref())
+            .collect();
         let name: Vec<&str> = chunk.iter().map(|r| r.object.name.as_str()).collect();
         let action: Vec<String> = chunk
             .iter()

@@ -193,7 +193,10 @@ pub fn normalize_path(field: &'static str, raw: &str) -> Result<String, StackErr
         return Ok(String::new());
     }
     if p.len() > 512 {
-        return Err(StackError::invalid(field, "paths are at most 512 characters"));
+        return Err(StackError::invalid(
+            field,
+            "paths are at most 512 characters",
+        ));
     }
     for part in p.split('/') {
         if part.is_empty() || part == "." || part == ".." {
@@ -239,8 +242,7 @@ pub fn validate_namespace(field: &'static str, ns: &str) -> Result<String, Stack
         && n.len() <= 63
         && n.as_bytes()[0].is_ascii_alphanumeric()
         && n.as_bytes()[n.len() - 1].is_ascii_alphanumeric()
-        && n
-            .bytes()
+        && n.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(n.to_owned())
@@ -285,8 +287,8 @@ impl StackSpec {
         self.selector = match self.selector.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) => {
-                let parsed =
-                    Selector::parse(s).map_err(|e| StackError::invalid("selector", e.to_string()))?;
+                let parsed = Selector::parse(s)
+                    .map_err(|e| StackError::invalid("selector", e.to_string()))?;
                 Some(parsed.to_string())
             }
         };
@@ -351,10 +353,22 @@ mod tests {
             ("ref", Box::new(|s| s.git_ref = "a..b".into())),
             ("paths", Box::new(|s| s.paths = vec!["../etc".into()])),
             ("paths", Box::new(|s| s.paths = vec!["a//b".into()])),
-            ("watched_paths", Box::new(|s| s.watched_paths = vec!["x/../..".into()])),
-            ("selector", Box::new(|s| s.selector = Some("env in (".into()))),
-            ("default_namespace", Box::new(|s| s.default_namespace = Some("Bad_NS".into()))),
-            ("health_timeout_seconds", Box::new(|s| s.health_timeout_seconds = 0)),
+            (
+                "watched_paths",
+                Box::new(|s| s.watched_paths = vec!["x/../..".into()]),
+            ),
+            (
+                "selector",
+                Box::new(|s| s.selector = Some("env in (".into())),
+            ),
+            (
+                "default_namespace",
+                Box::new(|s| s.default_namespace = Some("Bad_NS".into())),
+            ),
+            (
+                "health_timeout_seconds",
+                Box::new(|s| s.health_timeout_seconds = 0),
+            ),
         ];
         for (field, change) in cases {
             let mut s = spec();

@@ -141,13 +141,19 @@ impl Stacks {
     }
 
     /// Stacks targeting an environment, with their state there.
-    pub async fn of_environment(&self, environment_id: Uuid) -> Result<Vec<StackTarget>, StackError> {
+    pub async fn of_environment(
+        &self,
+        environment_id: Uuid,
+    ) -> Result<Vec<StackTarget>, StackError> {
         Ok(store::targets_of_environment(&self.pool, environment_id).await?)
     }
 
     /// How many stacks are in each sync state.
     pub async fn counts(&self) -> Result<BTreeMap<String, i64>, StackError> {
-        Ok(store::count_by_state(&self.pool).await?.into_iter().collect())
+        Ok(store::count_by_state(&self.pool)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     async fn check_references(&self, spec: &StackSpec) -> Result<(), StackError> {
@@ -211,7 +217,11 @@ impl Stacks {
     }
 
     async fn request_check(&self, repository_id: Uuid) {
-        match self.repositories.request_check(repository_id, "manual").await {
+        match self
+            .repositories
+            .request_check(repository_id, "manual")
+            .await
+        {
             Ok(_) => self.poller.wake(),
             Err(e) => tracing::warn!(error = %e, "could not request a repository check"),
         }
@@ -362,16 +372,9 @@ impl Stacks {
         if let Some(hold) = hold {
             store::set_hold(&mut *tx, stack.stack_id, hold).await?;
         }
-        let rollout = dispatch::start_rollout(
-            &mut tx,
-            stack,
-            commit,
-            trigger,
-            &who(actor),
-            None,
-            None,
-        )
-        .await?;
+        let rollout =
+            dispatch::start_rollout(&mut tx, stack, commit, trigger, &who(actor), None, None)
+                .await?;
         let event = NewAuditEvent::new(actor, action, format!("stack:{}", stack.name))
             .details(json!({"stack_id": stack.stack_id, "commit": commit,
                             "rollout_id": rollout}));
@@ -452,8 +455,15 @@ impl Stacks {
         let commit = stack.deployed_commit.clone().ok_or_else(|| {
             StackError::Conflict("the stack has not been deployed yet".to_owned())
         })?;
-        self.roll_out(&stack, &commit, Trigger::Redeploy, "stack.redeploy", actor, None)
-            .await
+        self.roll_out(
+            &stack,
+            &commit,
+            Trigger::Redeploy,
+            "stack.redeploy",
+            actor,
+            None,
+        )
+        .await
     }
 
     /// Deploys the commit of an earlier successful deployment and holds auto-deploy until a
@@ -468,10 +478,7 @@ impl Stacks {
         let commit = rollout_store::successful_commit(&self.pool, id, deployment_id)
             .await?
             .ok_or_else(|| {
-                StackError::invalid(
-                    "deployment_id",
-                    "not a successful deployment of this stack",
-                )
+                StackError::invalid("deployment_id", "not a successful deployment of this stack")
             })?;
         let hold = stack
             .latest_commit
@@ -525,7 +532,11 @@ impl Stacks {
                 );
             }
         }
-        let action = if paused { "stack.pause" } else { "stack.resume" };
+        let action = if paused {
+            "stack.pause"
+        } else {
+            "stack.resume"
+        };
         let event = NewAuditEvent::new(actor, action, format!("stack:{}", stack.name))
             .details(json!({"stack_id": id, "rollout_id": rollout}));
         audit::store::insert(&mut *tx, &event).await?;

@@ -137,8 +137,8 @@ pub async fn set_deployed(
     )
     .bind(id)
     .bind(commit)
-        .execute(db)
-        .await?;
+    .execute(db)
+    .await?;
     Ok(())
 }
 

@@ -57,7 +57,12 @@ struct Api {
 }
 
 impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut req = self
             .http
             .request(method, format!("{}/api/v1{path}", self.base))
@@ -158,14 +163,19 @@ async fn run(
         bail!("registering environments: {e}");
     }
     let files = manifests(objects);
-    let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
     let repo = GitRepo::with_files("bench", &refs);
     let daemon = GitDaemon::serve(&[&repo]);
     let created = api
         .call(
             reqwest::Method::POST,
             "/repositories",
-            Some(json!({"name": "bench", "url": daemon.url(&repo), "schedule": {"kind": "manual"}})),
+            Some(
+                json!({"name": "bench", "url": daemon.url(&repo), "schedule": {"kind": "manual"}}),
+            ),
         )
         .await?;
     let repository_id = created["repository"]["id"].as_str().context("repo id")?;
@@ -173,16 +183,20 @@ async fn run(
         .call(
             reqwest::Method::POST,
             "/stacks",
-            Some(json!({"name": "bench", "repository_id": repository_id, "ref": "main",
+            Some(
+                json!({"name": "bench", "repository_id": repository_id, "ref": "main",
                         "paths": ["deploy"], "selector": "bench=yes", "create_namespace": true,
-                        "auto_deploy": false, "wait_for_health": false})),
+                        "auto_deploy": false, "wait_for_health": false}),
+            ),
         )
         .await?;
     let stack_id = stack["id"].as_str().context("stack id")?.to_owned();
     // Wait until change detection knows the commit (the stack's creation asked for a check).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let s = api.call(reqwest::Method::GET, &format!("/stacks/{stack_id}"), None).await?;
+        let s = api
+            .call(reqwest::Method::GET, &format!("/stacks/{stack_id}"), None)
+            .await?;
         if s["latest_commit"].is_string() {
             break;
         }
@@ -194,14 +208,25 @@ async fn run(
     let rss_before = status_kb(pid, "VmRSS:").unwrap_or(0);
     let start = Instant::now();
     let started = api
-        .call(reqwest::Method::POST, &format!("/stacks/{stack_id}/deploy"), None)
+        .call(
+            reqwest::Method::POST,
+            &format!("/stacks/{stack_id}/deploy"),
+            None,
+        )
         .await?;
-    let rollout_id = started["rollout_id"].as_str().context("rollout id")?.to_owned();
+    let rollout_id = started["rollout_id"]
+        .as_str()
+        .context("rollout id")?
+        .to_owned();
     let mut peak = rss_before;
     let detail = loop {
         peak = peak.max(status_kb(pid, "VmRSS:").unwrap_or(0));
         let r = api
-            .call(reqwest::Method::GET, &format!("/rollouts/{rollout_id}"), None)
+            .call(
+                reqwest::Method::GET,
+                &format!("/rollouts/{rollout_id}"),
+                None,
+            )
             .await?;
         if !matches!(r["status"].as_str(), Some("queued" | "running")) {
             break r;
@@ -217,9 +242,17 @@ async fn run(
     if detail["status"] != "succeeded" {
         let failed: Vec<&Value> = detail["targets"]
             .as_array()
-            .map(|t| t.iter().filter(|d| d["status"] == "failed").take(3).collect())
+            .map(|t| {
+                t.iter()
+                    .filter(|d| d["status"] == "failed")
+                    .take(3)
+                    .collect()
+            })
             .unwrap_or_default();
-        bail!("rollout ended {}: {counts}; e.g. {failed:?}", detail["status"]);
+        bail!(
+            "rollout ended {}: {counts}; e.g. {failed:?}",
+            detail["status"]
+        );
     }
     let applied: usize = clusters.iter().map(|c| c.objects().len()).sum();
     println!("| figure | value | goal |");

@@ -16,7 +16,10 @@ fn run_smoke(name: &str) {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("| figure |"), "{name} printed no table:\n{stdout}");
+    assert!(
+        stdout.contains("| figure |"),
+        "{name} printed no table:\n{stdout}"
+    );
 }
 
 #[tokio::test]

@@ -168,14 +168,25 @@ async fn the_cli_creates_deploys_previews_rolls_back_and_lists_history_of_stacks
         }
     };
     let out = run(&[
-        "stack", "create", "--name", "cli-web", "--repo", "app", "--path", "deploy", "--env",
-        "one", "--no-auto-deploy",
+        "stack",
+        "create",
+        "--name",
+        "cli-web",
+        "--repo",
+        "app",
+        "--path",
+        "deploy",
+        "--env",
+        "one",
+        "--no-auto-deploy",
     ])
     .await
     .unwrap();
     assert!(out.contains("created stack cli-web"), "{out}");
     f.check().await;
-    let out = run(&["stack", "deploy", "cli-web", "--wait"]).await.unwrap();
+    let out = run(&["stack", "deploy", "cli-web", "--wait"])
+        .await
+        .unwrap();
     assert!(out.contains("succeeded"), "{out}");
     assert!(out.contains("one"), "{out}");
     assert_eq!(f.config_map("a").await.unwrap()["value"], "1");
@@ -186,17 +197,26 @@ async fn the_cli_creates_deploys_previews_rolls_back_and_lists_history_of_stacks
     assert!(out.contains("~ ConfigMap"), "{out}");
     assert!(out.contains("data.value"), "{out}");
     let out = run(&["stack", "ls"]).await.unwrap();
-    assert!(out.contains("cli-web") && out.contains("out_of_date"), "{out}");
-    run(&["stack", "deploy", "cli-web", "--wait"]).await.unwrap();
+    assert!(
+        out.contains("cli-web") && out.contains("out_of_date"),
+        "{out}"
+    );
+    run(&["stack", "deploy", "cli-web", "--wait"])
+        .await
+        .unwrap();
     assert_eq!(f.config_map("a").await.unwrap()["value"], "2");
 
     // Roll back to the previous successful deployment (chosen by the CLI).
-    let out = run(&["stack", "rollback", "cli-web", "--wait"]).await.unwrap();
+    let out = run(&["stack", "rollback", "cli-web", "--wait"])
+        .await
+        .unwrap();
     assert!(out.contains("succeeded"), "{out}");
     assert_eq!(f.config_map("a").await.unwrap()["value"], "1");
     let out = run(&["stack", "history", "cli-web"]).await.unwrap();
     assert!(out.contains("rollback") && out.contains("manual"), "{out}");
-    let out = run(&["-o", "json", "stack", "show", "cli-web"]).await.unwrap();
+    let out = run(&["-o", "json", "stack", "show", "cli-web"])
+        .await
+        .unwrap();
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["targets"][0]["environment_name"], "one");
     assert!(v["stack"]["rollback_hold_commit"].is_string());

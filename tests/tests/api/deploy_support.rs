@@ -56,14 +56,21 @@ impl Fleet {
             .iter()
             .map(|(p, c)| ((*p).to_owned(), c.replace("{ns}", &ns)))
             .collect();
-        let refs: Vec<(&str, &str)> = owned.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+        let refs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
         let repo = GitRepo::with_files("app", &refs);
         let daemon = GitDaemon::serve(&[&repo]);
         let created = create_repo(&app, "app", &daemon.url(&repo), json!({})).await;
         let repository_id = created["repository"]["id"].as_str().unwrap().to_owned();
-        let environment_id =
-            register_environment(&app, "one", &cluster.admin_kubeconfig(), json!({"env": "test"}))
-                .await;
+        let environment_id = register_environment(
+            &app,
+            "one",
+            &cluster.admin_kubeconfig(),
+            json!({"env": "test"}),
+        )
+        .await;
         Fleet {
             app,
             cluster,
@@ -81,7 +88,10 @@ impl Fleet {
             .iter()
             .map(|(p, c)| ((*p).to_owned(), c.replace("{ns}", &self.ns)))
             .collect();
-        let refs: Vec<(&str, &str)> = owned.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+        let refs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
         self.repo.commit_files(&refs, message)
     }
 
@@ -170,7 +180,9 @@ impl Fleet {
     /// The per-object results of a deployment: (kind, name, action, message).
     pub async fn objects(&self, deployment_id: &str) -> Vec<(String, String, String, String)> {
         let page = self
-            .get(&format!("/api/v1/deployments/{deployment_id}/objects?limit=500"))
+            .get(&format!(
+                "/api/v1/deployments/{deployment_id}/objects?limit=500"
+            ))
             .await;
         page["items"]
             .as_array()
@@ -231,7 +243,12 @@ impl Fleet {
 }
 
 /// Registers an environment; returns its id.
-pub async fn register_environment(app: &TestApp, name: &str, kubeconfig: &str, tags: Value) -> String {
+pub async fn register_environment(
+    app: &TestApp,
+    name: &str,
+    kubeconfig: &str,
+    tags: Value,
+) -> String {
     let res = app
         .admin(Method::POST, "/api/v1/environments")
         .json(&json!({"name": name, "kubeconfig": kubeconfig, "tags": tags}))
@@ -241,7 +258,11 @@ pub async fn register_environment(app: &TestApp, name: &str, kubeconfig: &str, t
     let status = res.status();
     let v: Value = res.json().await.unwrap();
     assert_eq!(status, 201, "{v}");
-    let env = if v["items"].is_array() { &v["items"][0] } else { &v };
+    let env = if v["items"].is_array() {
+        &v["items"][0]
+    } else {
+        &v
+    };
     env["id"].as_str().unwrap().to_owned()
 }
 

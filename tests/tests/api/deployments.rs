@@ -28,7 +28,10 @@ async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_
     let objects = f.objects(d["id"].as_str().unwrap()).await;
     assert_eq!(
         actions(&objects),
-        vec![("a".into(), "created".into()), ("b".into(), "created".into())]
+        vec![
+            ("a".into(), "created".into()),
+            ("b".into(), "created".into())
+        ]
     );
     assert_eq!(f.config_map("a").await.unwrap()["value"], "1");
     let live = f
@@ -51,7 +54,10 @@ async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_
         .await;
     assert_eq!(
         actions(&objects),
-        vec![("a".into(), "configured".into()), ("b".into(), "unchanged".into())]
+        vec![
+            ("a".into(), "configured".into()),
+            ("b".into(), "unchanged".into())
+        ]
     );
     assert_eq!(f.config_map("a").await.unwrap()["value"], "2");
 
@@ -64,7 +70,10 @@ async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_
     let objects = f
         .objects(Fleet::deployment(&third)["id"].as_str().unwrap())
         .await;
-    assert!(actions(&objects).contains(&("b".into(), "pruned".into())), "{objects:?}");
+    assert!(
+        actions(&objects).contains(&("b".into(), "pruned".into())),
+        "{objects:?}"
+    );
     assert!(f.config_map("b").await.is_none());
 
     // The same commit redeployed: unchanged.
@@ -88,7 +97,10 @@ async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_
         .await;
     assert_eq!(s["sync_state"], "in_sync", "{s}");
     let targets = f
-        .get(&format!("/api/v1/stacks/{}/targets", stack["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/stacks/{}/targets",
+            stack["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(targets[0]["state"], "in_sync");
     assert_eq!(targets[0]["object_count"], 1);
@@ -125,7 +137,10 @@ async fn broken_yaml_fails_before_anything_is_applied_and_keeps_the_previous_sta
     f.commit(
         &[
             ("deploy/a.yaml", &config_map("a", "2")),
-            ("deploy/z.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n"),
+            (
+                "deploy/z.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n",
+            ),
         ],
         "broken",
     );
@@ -134,15 +149,24 @@ async fn broken_yaml_fails_before_anything_is_applied_and_keeps_the_previous_sta
     assert_eq!(second["status"], "failed", "{second}");
     let d = Fleet::deployment(&second);
     assert_eq!(d["error_phase"], "render");
-    assert!(d["error"].as_str().unwrap().contains("deploy/z.yaml"), "{d}");
+    assert!(
+        d["error"].as_str().unwrap().contains("deploy/z.yaml"),
+        "{d}"
+    );
     // Nothing applied: a keeps its old value; the target still says what was deployed.
     assert_eq!(f.config_map("a").await.unwrap()["value"], "1");
     let targets = f
-        .get(&format!("/api/v1/stacks/{}/targets", stack["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/stacks/{}/targets",
+            stack["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(targets[0]["state"], "failed");
     assert_eq!(targets[0]["object_count"], 1);
-    assert_eq!(targets[0]["deployed_commit"], f.nth_rollout(&stack, 1).await["commit"]);
+    assert_eq!(
+        targets[0]["deployed_commit"],
+        f.nth_rollout(&stack, 1).await["commit"]
+    );
 }
 
 #[tokio::test]
@@ -195,13 +219,20 @@ async fn a_missing_namespace_fails_unless_the_stack_creates_namespaces() {
     let rollout = f.deploy(&stack, None).await;
     let done = f.finished(&rollout).await;
     assert_eq!(done["status"], "succeeded", "{done}");
-    assert!(f.get_object("", "v1", "Namespace", None, &fresh).await.is_some());
+    assert!(
+        f.get_object("", "v1", "Namespace", None, &fresh)
+            .await
+            .is_some()
+    );
     // Clean up the namespace Berth made (the harness only deletes its own).
     let (status, v) = f
         .app
         .admin(
             reqwest::Method::DELETE,
-            &format!("/api/v1/stacks/{}?remove_objects=true", stack["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/stacks/{}?remove_objects=true",
+                stack["id"].as_str().unwrap()
+            ),
         )
         .send()
         .await
@@ -209,7 +240,8 @@ async fn a_missing_namespace_fails_unless_the_stack_creates_namespaces() {
         .unwrap();
     assert_eq!(status, 202);
     let removal: Value = v.json().await.unwrap();
-    f.finished(removal["removal_rollout_id"].as_str().unwrap()).await;
+    f.finished(removal["removal_rollout_id"].as_str().unwrap())
+        .await;
     let ns_api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
         kube::Api::all(f.cluster.admin_client());
     let _ = ns_api.delete(&fresh, &Default::default()).await;
@@ -232,9 +264,16 @@ async fn a_crd_and_its_custom_resource_deploy_in_one_commit() {
     let objects = f
         .objects(Fleet::deployment(&first)["id"].as_str().unwrap())
         .await;
-    assert_eq!(objects[0].0, "CustomResourceDefinition", "CRDs go first: {objects:?}");
+    assert_eq!(
+        objects[0].0, "CustomResourceDefinition",
+        "CRDs go first: {objects:?}"
+    );
     assert_eq!(objects[1].0, "Gadget");
-    assert!(f.get_object(&group, "v1", "Gadget", Some(&f.ns), "g1").await.is_some());
+    assert!(
+        f.get_object(&group, "v1", "Gadget", Some(&f.ns), "g1")
+            .await
+            .is_some()
+    );
     let crds: kube::Api<
         k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
     > = kube::Api::all(f.cluster.admin_client());
@@ -254,7 +293,11 @@ async fn a_workload_that_never_becomes_healthy_fails_at_the_health_timeout() {
     assert_eq!(d["error_phase"], "health");
     assert!(d["error"].as_str().unwrap().contains("stuck"), "{d}");
     // The object was applied; only health failed.
-    assert!(f.get_object("apps", "v1", "Deployment", Some(&f.ns), "stuck").await.is_some());
+    assert!(
+        f.get_object("apps", "v1", "Deployment", Some(&f.ns), "stuck")
+            .await
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -272,14 +315,26 @@ async fn an_unreachable_cluster_is_retried_then_failed_and_nothing_is_lost() {
     let second = f.nth_rollout(&stack, 2).await;
     assert_eq!(second["status"], "failed", "{second}");
     let d = Fleet::deployment(&second);
-    assert_eq!(d["attempts"], 3, "retried up to the configured attempts: {d}");
-    assert!(d["error"].as_str().unwrap().contains("after 3 attempts"), "{d}");
+    assert_eq!(
+        d["attempts"], 3,
+        "retried up to the configured attempts: {d}"
+    );
+    assert!(
+        d["error"].as_str().unwrap().contains("after 3 attempts"),
+        "{d}"
+    );
     // The previous deployment's record and inventory are intact.
     let targets = f
-        .get(&format!("/api/v1/stacks/{}/targets", stack["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/stacks/{}/targets",
+            stack["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(targets[0]["object_count"], 1);
-    assert_eq!(targets[0]["deployed_commit"], f.nth_rollout(&stack, 1).await["commit"]);
+    assert_eq!(
+        targets[0]["deployed_commit"],
+        f.nth_rollout(&stack, 1).await["commit"]
+    );
     server.come_back().await;
     let rollout = f.deploy(&stack, None).await;
     assert_eq!(f.finished(&rollout).await["status"], "succeeded");
@@ -303,7 +358,10 @@ async fn two_stacks_declaring_the_same_object_conflict_unless_forced() {
         .await;
     let (_, _, action, message) = &objects[0];
     assert_eq!(action, "failed");
-    assert!(message.contains("one"), "the conflict names the owning stack: {message}");
+    assert!(
+        message.contains("one"),
+        "the conflict names the owning stack: {message}"
+    );
     assert_eq!(f.config_map("shared").await.unwrap()["value"], "from-one");
 
     let res = f
@@ -328,7 +386,10 @@ async fn a_queued_deployment_is_superseded_by_a_newer_one() {
     let f = Fleet::start(&[("deploy/slow.yaml", slow)]).await;
     let c1 = f.repo.head("main");
     let stack = f
-        .stack("queue", json!({"auto_deploy": false, "health_timeout_seconds": 4}))
+        .stack(
+            "queue",
+            json!({"auto_deploy": false, "health_timeout_seconds": 4}),
+        )
         .await;
     f.check().await;
     let c2 = f.commit(&[("deploy/a.yaml", &config_map("a", "2"))], "c2");
@@ -396,7 +457,10 @@ async fn a_rollback_deploys_an_earlier_commit_and_holds_auto_deploy_until_a_new_
 async fn an_environment_matching_the_selector_joins_and_gets_its_own_rollout() {
     let f = Fleet::start(&[("deploy/a.yaml", &config_map("a", "1"))]).await;
     let stack = f
-        .stack("fleet", json!({"environment_ids": [], "selector": "env=test"}))
+        .stack(
+            "fleet",
+            json!({"environment_ids": [], "selector": "env=test"}),
+        )
         .await;
     assert_eq!(f.nth_rollout(&stack, 1).await["status"], "succeeded");
     // A second environment (the same cluster, another name) with matching tags joins.
@@ -412,7 +476,10 @@ async fn an_environment_matching_the_selector_joins_and_gets_its_own_rollout() {
     assert_eq!(joined["status"], "succeeded");
     assert_eq!(Fleet::deployment(&joined)["environment_name"], "two");
     let targets = f
-        .get(&format!("/api/v1/stacks/{}/targets", stack["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/stacks/{}/targets",
+            stack["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(targets.as_array().unwrap().len(), 2);
 }
@@ -492,7 +559,12 @@ async fn deleting_a_stack_with_its_objects_removes_them_from_the_cluster() {
         .unwrap();
     assert_eq!(res.status(), 404);
     // History survives the stack.
-    let r = f.get(&format!("/api/v1/rollouts/{}", removal["id"].as_str().unwrap())).await;
+    let r = f
+        .get(&format!(
+            "/api/v1/rollouts/{}",
+            removal["id"].as_str().unwrap()
+        ))
+        .await;
     assert!(r["stack_id"].is_null());
 }
 
@@ -523,18 +595,24 @@ async fn a_deployment_whose_berth_instance_is_killed_is_finished_by_another() {
         .unwrap();
     if let Some(server) = f.cluster.test_api() {
         // Slow enough that the first instance is still applying when it is killed.
-        server.faults().set_latency(std::time::Duration::from_millis(700));
+        server
+            .faults()
+            .set_latency(std::time::Duration::from_millis(700));
     }
     let stack = f.stack("survivor", json!({"wait_for_health": false})).await;
-    let running = wait_for("a deployment running on the first instance", std::time::Duration::from_secs(60), || async {
-        let row: Option<(uuid::Uuid, String)> = sqlx::query_as(
-            "select deployment_id, lease_owner from deployment where status = 'running'",
-        )
-        .fetch_optional(&f.app.pool)
-        .await
-        .unwrap();
-        row
-    })
+    let running = wait_for(
+        "a deployment running on the first instance",
+        std::time::Duration::from_secs(60),
+        || async {
+            let row: Option<(uuid::Uuid, String)> = sqlx::query_as(
+                "select deployment_id, lease_owner from deployment where status = 'running'",
+            )
+            .fetch_optional(&f.app.pool)
+            .await
+            .unwrap();
+            row
+        },
+    )
     .await;
     a.kill();
     if let Some(server) = f.cluster.test_api() {
@@ -548,7 +626,10 @@ async fn a_deployment_whose_berth_instance_is_killed_is_finished_by_another() {
     assert_eq!(rollout["status"], "succeeded", "{rollout}");
     let d = Fleet::deployment(&rollout);
     assert_eq!(d["id"], running.0.to_string());
-    assert_eq!(d["attempts"], 2, "claimed by the killed instance, then by the other: {d}");
+    assert_eq!(
+        d["attempts"], 2,
+        "claimed by the killed instance, then by the other: {d}"
+    );
     let owner: Option<String> = sqlx::query_scalar("select lease_owner from deployment")
         .fetch_one(&f.app.pool)
         .await
@@ -559,5 +640,9 @@ async fn a_deployment_whose_berth_instance_is_killed_is_finished_by_another() {
         assert_eq!(f.config_map(name).await.unwrap()["value"], "1", "{name}");
     }
     let objects = f.objects(d["id"].as_str().unwrap()).await;
-    assert_eq!(objects.len(), 3, "results recorded once, by the finishing instance");
+    assert_eq!(
+        objects.len(),
+        3,
+        "results recorded once, by the finishing instance"
+    );
 }

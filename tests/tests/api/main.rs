@@ -1,10 +1,11 @@
 //! API tests: the real Berth application on port 0 against a fresh database per test.
 
 mod audit;
-mod benches;
 mod auth;
+mod benches;
 mod cli;
 mod conventions;
+mod dashboard;
 mod deploy_support;
 mod deployments;
 mod environments;

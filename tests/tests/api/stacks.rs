@@ -19,12 +19,32 @@ async fn invalid_stacks_are_refused_naming_the_field_and_nothing_is_saved() {
         (json!({"name": "Web App"}), 422, "name"),
         (json!({"ref": "a..b"}), 422, "ref"),
         (json!({"paths": ["../etc"]}), 422, "paths"),
-        (json!({"watched_paths": ["/x/../../y"]}), 422, "watched_paths"),
+        (
+            json!({"watched_paths": ["/x/../../y"]}),
+            422,
+            "watched_paths",
+        ),
         (json!({"selector": "env in ("}), 422, "selector"),
-        (json!({"repository_id": uuid::Uuid::new_v4()}), 422, "repository_id"),
-        (json!({"environment_ids": [uuid::Uuid::new_v4()]}), 422, "environment_ids"),
-        (json!({"health_timeout_seconds": 0}), 422, "health_timeout_seconds"),
-        (json!({"default_namespace": "Not_A_Namespace"}), 422, "default_namespace"),
+        (
+            json!({"repository_id": uuid::Uuid::new_v4()}),
+            422,
+            "repository_id",
+        ),
+        (
+            json!({"environment_ids": [uuid::Uuid::new_v4()]}),
+            422,
+            "environment_ids",
+        ),
+        (
+            json!({"health_timeout_seconds": 0}),
+            422,
+            "health_timeout_seconds",
+        ),
+        (
+            json!({"default_namespace": "Not_A_Namespace"}),
+            422,
+            "default_namespace",
+        ),
         (json!({"renderer": "helm"}), 422, "renderer"),
         (json!({"surprise": true}), 422, "surprise"),
     ];
@@ -57,7 +77,10 @@ async fn invalid_stacks_are_refused_naming_the_field_and_nothing_is_saved() {
         .await
         .unwrap();
     let (code, field, _) = error_of(res, 409).await;
-    assert_eq!((code.as_str(), field.as_deref()), ("conflict", Some("name")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("conflict", Some("name"))
+    );
     assert!(!f.app.audit_actions("stack.create").await.is_empty());
 }
 
@@ -88,7 +111,11 @@ async fn viewers_read_operators_deploy_and_only_admins_manage_stacks() {
     }
     let res = f
         .app
-        .as_token(&viewer, Method::POST, &format!("/api/v1/stacks/{id}/deploy"))
+        .as_token(
+            &viewer,
+            Method::POST,
+            &format!("/api/v1/stacks/{id}/deploy"),
+        )
         .send()
         .await
         .unwrap();
@@ -105,14 +132,22 @@ async fn viewers_read_operators_deploy_and_only_admins_manage_stacks() {
     // Operators may pause and resume; the pause survives as data.
     let res = f
         .app
-        .as_token(&operator, Method::POST, &format!("/api/v1/stacks/{id}/resume"))
+        .as_token(
+            &operator,
+            Method::POST,
+            &format!("/api/v1/stacks/{id}/resume"),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     let res = f
         .app
-        .as_token(&operator, Method::POST, &format!("/api/v1/stacks/{id}/pause"))
+        .as_token(
+            &operator,
+            Method::POST,
+            &format!("/api/v1/stacks/{id}/pause"),
+        )
         .send()
         .await
         .unwrap();

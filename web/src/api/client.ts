@@ -21,6 +21,10 @@ export interface RequestOptions {
    */
   keepSessionOn?: readonly string[] | "any";
   signal?: AbortSignal;
+  /** Extra request headers (e.g. `Last-Event-ID` on a stream). */
+  headers?: Record<string, string>;
+  /** The Accept header (default `application/json`). */
+  accept?: string;
 }
 
 type UnauthorizedHandler = (error: ApiError) => void;
@@ -45,7 +49,7 @@ export function buildUrl(path: string, query?: Record<string, QueryValue>): stri
 }
 
 async function send(path: string, opts: RequestOptions): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { ...opts.headers, Accept: opts.accept ?? "application/json" };
   const auth = opts.auth ?? true;
   if (auth) {
     const token = getToken();
@@ -93,4 +97,12 @@ export async function requestJson<T>(path: string, opts: RequestOptions = {}): P
 /** A request whose successful response has no body (204). */
 export async function requestNoContent(path: string, opts: RequestOptions = {}): Promise<void> {
   await send(path, opts);
+}
+
+/**
+ * A streaming request (server-sent events): the open response, whose body the caller reads.
+ * Errors, including a rejected session, are handled exactly as for any other request.
+ */
+export function openStream(path: string, opts: Omit<RequestOptions, "body" | "method" | "accept"> = {}): Promise<Response> {
+  return send(path, { ...opts, accept: "text/event-stream" });
 }

@@ -1,5 +1,6 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
+import { anOverview, page } from "../test/fixtures";
 import { aUser, json, mockApi, noContent, signedIn } from "../test/mockApi";
 import { renderApp } from "../test/render";
 
@@ -7,23 +8,33 @@ function stub(role: "admin" | "operator" | "viewer") {
   signedIn();
   return mockApi()
     .on("GET", "/version", json({ version: "0.9.0" }))
-    .on("GET", "/auth/me", json(aUser({ username: "vic", role })));
+    .on("GET", "/auth/me", json(aUser({ username: "vic", role })))
+    .on("GET", "/overview", json(anOverview()))
+    .on("GET", "/environments", json(page([])))
+    .on("GET", "/repositories", json(page([])));
 }
 
 describe("the app shell", () => {
-  it("shows admins every page, and the signed-in user and version on the overview", async () => {
+  it("shows admins every page, and the server version in the sidebar", async () => {
     stub("admin");
     renderApp("/");
     const nav = await screen.findByRole("navigation", { name: "Main" });
-    expect(within(nav).getAllByRole("link").map((l) => l.textContent)).toEqual(["Overview", "Users", "API tokens", "Audit log"]);
-    expect(await screen.findByText("0.9.0")).toBeInTheDocument();
+    expect(within(nav).getAllByRole("link").map((l) => l.textContent)).toEqual([
+      "Overview",
+      "Environments",
+      "Repositories",
+      "Users",
+      "API tokens",
+      "Audit log",
+    ]);
+    expect(await screen.findByText("Berth 0.9.0")).toBeInTheDocument();
   });
 
   it("hides admin-only pages from a viewer, and refuses them by URL", async () => {
     stub("viewer");
     renderApp("/admin/users");
     const nav = await screen.findByRole("navigation", { name: "Main" });
-    expect(within(nav).getAllByRole("link").map((l) => l.textContent)).toEqual(["Overview", "API tokens"]);
+    expect(within(nav).getAllByRole("link").map((l) => l.textContent)).toEqual(["Overview", "Environments", "Repositories", "API tokens"]);
     expect(screen.getByText("Not allowed")).toBeInTheDocument();
   });
 

@@ -1,9 +1,11 @@
 // The signed-in shell: sidebar, top bar, and the current page (behind an error boundary that resets
-// on navigation, so one broken page never blanks the app).
+// on navigation, so one broken page never blanks the app). Holds the tab's one live event stream.
 import { useEffect, useState } from "react";
 import { Outlet, useLocation } from "react-router";
 import { getVersion } from "../api/meta";
+import { EventsProvider } from "../api/EventsProvider";
 import { ErrorBoundary } from "../components/ErrorBoundary";
+import { LiveIndicator } from "./LiveIndicator";
 import { Sidebar } from "./Sidebar";
 import { ThemeToggle } from "./ThemeToggle";
 import { UserMenu } from "./UserMenu";
@@ -25,6 +27,7 @@ export function AppLayout() {
   }, []);
 
   return (
+    <EventsProvider>
     <VersionContext.Provider value={version}>
       <div className="app">
         <a className="skip-link" href="#main">
@@ -34,6 +37,7 @@ export function AppLayout() {
         <div className="app-main">
           <header className="topbar">
             <div className="topbar-spacer" />
+            <LiveIndicator />
             <ThemeToggle />
             <UserMenu />
           </header>
@@ -45,5 +49,6 @@ export function AppLayout() {
         </div>
       </div>
     </VersionContext.Provider>
+    </EventsProvider>
   );
 }

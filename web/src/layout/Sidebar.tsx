@@ -2,7 +2,7 @@
 import type { ComponentType, SVGProps } from "react";
 import { NavLink } from "react-router";
 import type { Role } from "../api/types";
-import { HomeIcon, KeyIcon, ListIcon, LogoMark, UsersIcon } from "../components/icons";
+import { GitIcon, HomeIcon, KeyIcon, ListIcon, LogoMark, ServerIcon, UsersIcon } from "../components/icons";
 import { useUser } from "../features/auth/AuthContext";
 import { roleRank } from "../features/auth/roles";
 
@@ -16,6 +16,13 @@ interface NavItem {
 
 const sections: { title: string | null; items: NavItem[] }[] = [
   { title: null, items: [{ to: "/", label: "Overview", icon: HomeIcon, minRole: "viewer", end: true }] },
+  {
+    title: "Fleet",
+    items: [
+      { to: "/environments", label: "Environments", icon: ServerIcon, minRole: "viewer" },
+      { to: "/repositories", label: "Repositories", icon: GitIcon, minRole: "viewer" },
+    ],
+  },
   {
     title: "Administration",
     items: [

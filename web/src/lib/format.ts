@@ -35,3 +35,19 @@ export function formatRelative(value: string | null | undefined, now = Date.now(
   }
   return "just now";
 }
+
+const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+/** Date and time to the second (schedule previews, where runs may be seconds apart). */
+export function formatDateTimeSeconds(value: string | null | undefined): string {
+  if (!value) return "—";
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? value : dateTimeSeconds.format(d);
+}
+
+/** Whether an RFC 3339 time is in the past. */
+export function isPast(value: string | null | undefined, now = Date.now()): boolean {
+  if (!value) return false;
+  const t = Date.parse(value);
+  return !Number.isNaN(t) && t < now;
+}

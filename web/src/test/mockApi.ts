@@ -28,9 +28,58 @@ export function noContent(): Response {
   return new Response(null, { status: 204 });
 }
 
+/**
+ * A scripted server-sent event stream: every GET /events gets a fresh open stream; `send` writes
+ * an event to all of them, `lag` the server's `lagged` notice, `drop` ends them (the client then
+ * reconnects).
+ */
+export function eventStream() {
+  const open = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const encoder = new TextEncoder();
+  const write = (text: string) => {
+    for (const c of open) c.enqueue(encoder.encode(text));
+  };
+  let connections = 0;
+  return {
+    answer: (): Response => {
+      connections += 1;
+      let mine: ReadableStreamDefaultController<Uint8Array> | null = null;
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => {
+          mine = c;
+          open.add(c);
+        },
+        cancel: () => {
+          if (mine) open.delete(mine);
+        },
+      });
+      return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+    },
+    send(kind: string, data: Record<string, unknown>) {
+      write(`event: ${kind}\ndata: ${JSON.stringify({ kind, at: new Date().toISOString(), data })}\n\n`);
+    },
+    lag() {
+      write("event: lagged\ndata: 3\n\n");
+    },
+    drop() {
+      for (const c of open) c.close();
+      open.clear();
+    },
+    get open() {
+      return open.size;
+    },
+    get connections() {
+      return connections;
+    },
+  };
+}
+
 export function mockApi() {
   const routes = new Map<string, Answer[]>();
   const calls: RecordedCall[] = [];
+  const events = eventStream();
+  // Every signed-in page holds the event stream open; by default it stays quiet.
+  routes.set("GET /api/v1/events", [() => events.answer()]);
 
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url, "http://localhost");
@@ -53,6 +102,7 @@ export function mockApi() {
 
   return {
     calls,
+    events,
     /** Answers every matching request the same way; `once` answers queue up and are used in order. */
     on(method: string, path: string, ...answers: Answer[]) {
       routes.set(`${method} /api/v1${path}`, answers);

@@ -1,90 +1,74 @@
-// Overview: who is signed in, which server this is, and how to get started while the fleet pages
-// are not in the dashboard yet.
+// Overview: the fleet at a glance, live. Each part of the fleet is one section, fed by one load;
+// stacks and rollouts add their own sections here.
 import { Link } from "react-router";
-import { describeError } from "../../api/errors";
+import { listEnvironments } from "../../api/environments";
+import { getOverview } from "../../api/overview";
+import { listRepositories } from "../../api/repositories";
+import { useServerEvents } from "../../api/useServerEvents";
+import { ErrorState, LoadingState } from "../../components/feedback";
 import { PageHeader } from "../../components/PageHeader";
-import { RoleBadge } from "../../components/RoleBadge";
-import { Spinner } from "../../components/feedback";
-import { formatDateTime, formatRelative } from "../../lib/format";
-import { useServerVersion } from "../../layout/VersionContext";
-import { useUser } from "../auth/AuthContext";
-import { roleRank } from "../auth/roles";
+import { useCoalesced } from "../../lib/useCoalesced";
+import { useResource } from "../../lib/useResource";
+import { useCan } from "../auth/useCan";
+import { EnvironmentsSection } from "./EnvironmentsSection";
+import { RepositoriesSection } from "./RepositoriesSection";
+
+const ATTENTION = 8;
+
+async function loadOverview(signal: AbortSignal) {
+  const [counts, down, unauthorized, failing] = await Promise.all([
+    getOverview(signal),
+    listEnvironments({ status: "down" }, null, ATTENTION, signal),
+    listEnvironments({ status: "unauthorized" }, null, ATTENTION, signal),
+    listRepositories({ failing: true }, null, ATTENTION, signal),
+  ]);
+  return { counts, attention: [...down.items, ...unauthorized.items].slice(0, ATTENTION), failing: failing.items };
+}
 
 export function OverviewPage() {
-  const user = useUser();
-  const version = useServerVersion();
-  const canWrite = roleRank(user.role) >= roleRank("operator");
+  const canAdmin = useCan("admin");
+  const data = useResource("overview", loadOverview);
+  const reload = useCoalesced(data.reload, 1000);
+  useServerEvents(["environment.", "repository.checked"], reload, data.reload);
 
+  let body;
+  if (data.data === null) {
+    body = data.error !== null ? <ErrorState error={data.error} onRetry={data.reload} title="Could not load the overview" /> : <LoadingState label="Loading the fleet…" />;
+  } else {
+    const { counts, attention, failing } = data.data;
+    const empty = counts.environments.total === 0 && counts.repositories.total === 0;
+    body = (
+      <>
+        {empty && (
+          <section className="card" aria-labelledby="start-title">
+            <h2 id="start-title" className="card-title">
+              Getting started
+            </h2>
+            <ol className="steps">
+              <li>
+                {canAdmin ? <Link to="/environments/new">Register an environment</Link> : <strong>Register an environment</strong>}: a Kubernetes
+                cluster Berth deploys to, from its kubeconfig.
+              </li>
+              <li>
+                {canAdmin ? <Link to="/repositories/new">Add a repository</Link> : <strong>Add a repository</strong>}: the Git repository that
+                holds your manifests.
+              </li>
+            </ol>
+            {!canAdmin && <p className="muted">Admins do both; you will see them here once they exist.</p>}
+          </section>
+        )}
+        <div className="grid-2">
+          <EnvironmentsSection summary={counts.environments} attention={attention} />
+          <RepositoriesSection summary={counts.repositories} failing={failing} />
+        </div>
+        {data.error !== null && <ErrorState error={data.error} onRetry={data.reload} title="Could not refresh the overview" />}
+      </>
+    );
+  }
   return (
     <>
-      <PageHeader title="Overview" description="Berth deploys Git-defined stacks to your fleet of Kubernetes clusters." />
-      <div className="grid-2">
-        <section className="card" aria-labelledby="you-title">
-          <h2 id="you-title" className="card-title">
-            Signed in
-          </h2>
-          <dl className="props">
-            <dt>User</dt>
-            <dd>{user.username}</dd>
-            <dt>Role</dt>
-            <dd>
-              <RoleBadge role={user.role} />
-            </dd>
-            <dt>Last sign-in</dt>
-            <dd title={user.last_login_at ?? undefined}>
-              {user.last_login_at ? `${formatRelative(user.last_login_at)} (${formatDateTime(user.last_login_at)})` : "—"}
-            </dd>
-          </dl>
-        </section>
-        <section className="card" aria-labelledby="server-title">
-          <h2 id="server-title" className="card-title">
-            Server
-          </h2>
-          <dl className="props">
-            <dt>Version</dt>
-            <dd>
-              {version.value !== null ? (
-                <code>{version.value}</code>
-              ) : version.error !== null ? (
-                <span className="text-error">Unavailable: {describeError(version.error)}</span>
-              ) : (
-                <Spinner label="Loading version…" />
-              )}
-            </dd>
-            <dt>API</dt>
-            <dd>
-              <code>/api/v1</code>
-            </dd>
-          </dl>
-        </section>
-      </div>
-
-      <section className="card" aria-labelledby="start-title">
-        <h2 id="start-title" className="card-title">
-          Getting started
-        </h2>
-        <p>
-          The dashboard does not show environments, repositories or stacks yet. Until it does, manage them with the{" "}
-          <code>berth</code> command-line tool or the REST API under <code>/api/v1</code>:
-        </p>
-        <ol className="steps">
-          <li>
-            <strong>Register an environment</strong>: a Kubernetes cluster Berth deploys to, with its kubeconfig.
-          </li>
-          <li>
-            <strong>Register a repository</strong>: the Git repository that holds your manifests.
-          </li>
-          <li>
-            <strong>Define a stack</strong>: what to deploy from that repository, and to which environments.
-          </li>
-        </ol>
-        <p>
-          Scripts and the CLI authenticate with an API token sent as <code>Authorization: Bearer berth_…</code>.{" "}
-          <Link to="/admin/tokens">Create an API token</Link>
-          {canWrite ? "." : "; your viewer role gives read-only access."} The complete
-          API description is printed by <code>berth openapi</code>.
-        </p>
-      </section>
+      <PageHeader title="Overview" description="The fleet at a glance; it updates as probes and checks report." />
+      {body}
     </>
   );
 }
