@@ -50,6 +50,9 @@ impl Default for DeployerSettings {
     }
 }
 
+/// One render, shared by the deployments that need it at the same time.
+pub(super) type RenderCell = Arc<tokio::sync::OnceCell<Arc<Vec<Manifest>>>>;
+
 #[derive(Clone)]
 pub struct Deployer {
     pub(super) inner: Arc<Inner>,
@@ -71,7 +74,7 @@ pub(super) struct Inner {
     /// Cancelled on shutdown: running deployments release their leases.
     running: CancellationToken,
     /// Rendered manifests by source and commit (see `run::render`).
-    pub(super) renders: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Vec<Manifest>>>>>>,
+    pub(super) renders: Mutex<HashMap<String, RenderCell>>,
 }
 
 impl Deployer {

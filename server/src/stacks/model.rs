@@ -348,7 +348,8 @@ mod tests {
 
     #[test]
     fn each_invalid_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut StackSpec)>)> = vec![
+        type Change = Box<dyn Fn(&mut StackSpec)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("name", Box::new(|s| s.name = "Web App".into())),
             ("ref", Box::new(|s| s.git_ref = "a..b".into())),
             ("paths", Box::new(|s| s.paths = vec!["../etc".into()])),

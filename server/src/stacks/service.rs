@@ -283,7 +283,7 @@ impl Stacks {
         )
         .await?;
         tx.commit().await?;
-        if (source_changed || (current.paused && !spec.paused)) && !spec.paused {
+        if !spec.paused && (source_changed || current.paused) {
             self.request_check(spec.repository_id).await;
         }
         self.find(&id.to_string()).await
