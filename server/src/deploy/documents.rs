@@ -339,11 +339,15 @@ fn yaml_documents(origin: &str, text: &str) -> Result<Vec<(usize, Value)>, Deplo
                         )
                     })
                     .unwrap_or_default();
-                let reason = match &e {
-                    serde_saphyr::Error::Budget { breach, .. } => {
-                        format!("too large, too deeply nested or too many aliases ({breach:?})")
-                    }
-                    _ => yaml_reason(&e),
+                let reason = yaml_reason(&e);
+                let reason = if reason.contains("recursion limit") || reason.contains("Depth") {
+                    format!("nested more than {MAX_DEPTH} levels deep")
+                } else if matches!(e, serde_saphyr::Error::Budget { .. })
+                    || reason.contains("budget breached")
+                {
+                    format!("too large, or too many aliases expanded (an alias bomb?): {reason}")
+                } else {
+                    reason
                 };
                 DeployError::render(format!(
                     "{origin} document {document}: invalid YAML{line}: {reason}"
@@ -477,6 +481,7 @@ mod tests {
         let e = error(&text);
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
         assert!(e.contains("a.yaml document 1: invalid YAML"), "{e}");
+        assert!(e.contains("too many aliases expanded"), "{e}");
     }
 
     #[test]
@@ -484,6 +489,7 @@ mod tests {
         let text = format!("kind: A\nx: {}{}\n", "[".repeat(500), "]".repeat(500));
         let e = error(&text);
         assert!(e.starts_with("a.yaml document 1: invalid YAML"), "{e}");
+        assert!(e.ends_with("nested more than 128 levels deep"), "{e}");
         let json_text = format!("{}{}", "[".repeat(300), "]".repeat(300));
         let e = parse_file("b.json", json_text.as_bytes(), true)
             .unwrap_err()

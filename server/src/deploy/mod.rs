@@ -21,6 +21,7 @@ mod engine;
 mod errors;
 mod health;
 mod kustomize;
+mod namespaces;
 mod plan;
 mod preview;
 mod prune;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::discovery::{EnvDiscovery, Resolved};
 use super::documents::describe_source;
+use super::namespaces;
 use super::validate::split_api_version;
 use super::{
     DeployError, Manifest, ObjectRef, Phase, Policy, STACK_ANNOTATION, STACK_LABEL, StackIdentity,
@@ -276,7 +277,7 @@ pub async fn plan(
         return Err(DeployError::plan(join_listed(unknown)));
     }
     check_duplicates(&objects)?;
-    let missing = missing_namespaces(client, &objects).await?;
+    let missing = namespaces::missing(client, &objects).await?;
     if !missing.is_empty() {
         if !policy.create_namespace {
             let list: Vec<String> = missing
@@ -299,45 +300,11 @@ pub async fn plan(
             )));
         }
         for ns in missing.keys() {
-            objects.push(implicit_namespace(ns, stack));
+            objects.push(namespaces::implicit(ns, stack));
         }
     }
     objects.sort_by_key(|p| p.tier);
     Ok(Plan { objects })
-}
-
-/// A Namespace Berth creates because `create_namespace` is on. It carries the stack's
-/// annotation but not its label: it is not part of the inventory, so it is never pruned.
-fn implicit_namespace(ns: &str, stack: &StackIdentity) -> Planned {
-    let mut object = prepare(
-        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        None,
-        stack,
-    );
-    object["metadata"]["labels"]
-        .as_object_mut()
-        .map(|l| l.remove(STACK_LABEL));
-    Planned {
-        source: "create_namespace".into(),
-        reference: ObjectRef {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "Namespace".into(),
-            namespace: None,
-            name: ns.to_owned(),
-        },
-        resource: ApiResource {
-            group: String::new(),
-            version: "v1".into(),
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            plural: "namespaces".into(),
-        },
-        tier: Tier::Foundation,
-        pending_crd: false,
-        implicit: true,
-        object,
-    }
 }
 
 fn join_listed(mut problems: Vec<String>) -> String {
@@ -410,67 +377,6 @@ fn check_duplicates(objects: &[Planned]) -> Result<(), DeployError> {
     } else {
         Err(DeployError::plan(join_listed(problems)))
     }
-}
-
-/// Namespaces the namespaced objects need that neither exist nor are declared, each with the
-/// objects that need it. A namespace being deleted is an error; one this identity may not read
-/// is assumed to exist (the apply says otherwise if it does not).
-async fn missing_namespaces(
-    client: &kube::Client,
-    objects: &[Planned],
-) -> Result<BTreeMap<String, Vec<String>>, DeployError> {
-    let declared: HashSet<&str> = objects
-        .iter()
-        .filter(|p| p.reference.group.is_empty() && p.reference.kind == "Namespace")
-        .map(|p| p.reference.name.as_str())
-        .collect();
-    let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for p in objects {
-        if let Some(ns) = &p.reference.namespace
-            && !declared.contains(ns.as_str())
-        {
-            needed.entry(ns.clone()).or_default().push(p.describe());
-        }
-    }
-    let api: Api<DynamicObject> = Api::all_with(
-        client.clone(),
-        &ApiResource {
-            group: String::new(),
-            version: "v1".into(),
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            plural: "namespaces".into(),
-        },
-    );
-    let checks = needed.keys().map(|ns| {
-        let api = api.clone();
-        async move { (ns.clone(), api.get_opt(ns).await) }
-    });
-    let mut missing = BTreeMap::new();
-    for (ns, answer) in join_all(checks).await {
-        match answer {
-            Ok(Some(live)) => {
-                if live.data["status"]["phase"] == "Terminating" {
-                    return Err(DeployError::plan(format!(
-                        "namespace {ns:?} is being deleted; wait until it is gone, then deploy again"
-                    )));
-                }
-            }
-            Ok(None) => {
-                let users = needed.get(&ns).cloned().unwrap_or_default();
-                missing.insert(ns, users);
-            }
-            Err(kube::Error::Api(s)) if s.code == 403 => {}
-            Err(e) => {
-                return Err(DeployError::kube(
-                    Phase::Plan,
-                    &format!("checking namespace {ns}"),
-                    &e,
-                ));
-            }
-        }
-    }
-    Ok(missing)
 }
 
 #[cfg(test)]

@@ -359,3 +359,55 @@ async fn a_stack_in_a_real_git_repository_renders_and_deploys_at_each_commit() {
     assert_eq!(ctx.config_map(&ns, "a").await.unwrap()["data"]["key"], "2");
     ctx.cluster.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_redeployment_lists_its_objects_instead_of_reading_each() {
+    let ctx = Ctx::start().await;
+    let Some(server) = ctx.cluster.test_api() else {
+        eprintln!("request inspection needs the test API server: skipped on a real cluster");
+        return;
+    };
+    let ns = ctx.cluster.namespace("deploy-requests").await;
+    let s = stack("web", "1");
+    let files: Vec<(String, String)> = (0..10)
+        .map(|i| {
+            (
+                format!("cm-{i}.yaml"),
+                config_map_yaml(&ns, &format!("cm-{i}"), "1"),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    let m = manifests(&files);
+    let (_, inventory) = ctx.deploy_ok(&m, &[], &s, &policy()).await;
+    server.clear_requests();
+    let (results, _) = ctx.deploy_ok(&m, &inventory, &s, &policy()).await;
+    assert!(results.iter().all(|r| r.action == Action::Unchanged));
+    let config_map_requests: Vec<(String, String)> = server
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path
+                .starts_with(&format!("/api/v1/namespaces/{ns}/configmaps"))
+        })
+        .map(|r| (r.method, r.path))
+        .collect();
+    let gets = config_map_requests
+        .iter()
+        .filter(|(m, p)| m == "GET" && p.ends_with("/configmaps"))
+        .count();
+    let reads = config_map_requests
+        .iter()
+        .filter(|(m, p)| m == "GET" && !p.ends_with("/configmaps"))
+        .count();
+    let patches = config_map_requests
+        .iter()
+        .filter(|(m, _)| m == "PATCH")
+        .count();
+    assert_eq!(
+        (gets, reads, patches),
+        (1, 0, 10),
+        "{config_map_requests:?}"
+    );
+    ctx.cluster.cleanup().await;
+}
