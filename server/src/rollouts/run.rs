@@ -454,7 +454,7 @@ async fn record(
     {
         stack_store::set_deployed(&mut *tx, stack_id, &claimed.commit).await?;
     }
-    store::refresh_rollout(&mut *tx, claimed.rollout_id).await?;
+    store::refresh_rollout(&mut tx, claimed.rollout_id).await?;
     let removed_stack = store::removal_succeeded(&mut *tx, claimed.rollout_id).await?;
     if let Some(stack_id) = removed_stack {
         stack_store::delete(&mut *tx, stack_id).await?;

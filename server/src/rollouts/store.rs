@@ -82,8 +82,15 @@ pub async fn enqueue(
     Ok((id, superseded))
 }
 
-/// Recomputes a rollout's status from its deployments.
-pub async fn refresh_rollout(db: impl PgExecutor<'_>, rollout_id: Uuid) -> Result<(), sqlx::Error> {
+/// Recomputes a rollout's status from its deployments. The row is locked first and the counts
+/// read by a second statement: under READ COMMITTED that statement sees every deployment that
+/// finished before the lock was granted, so the last two targets finishing together cannot both
+/// count the other as still running.
+pub async fn refresh_rollout(db: &mut PgConnection, rollout_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("select 1 from rollout where rollout_id = $1 for update")
+        .bind(rollout_id)
+        .execute(&mut *db)
+        .await?;
     sqlx::query(
         "update rollout r set status = x.status, \
            finished_at = case when x.status in ('queued', 'running') then null \
@@ -103,9 +110,21 @@ pub async fn refresh_rollout(db: impl PgExecutor<'_>, rollout_id: Uuid) -> Resul
          where r.rollout_id = $1",
     )
     .bind(rollout_id)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
     Ok(())
+}
+
+/// Rollouts still marked queued or running whose deployments have all ended (a safety net run
+/// by every tick; `refresh_rollout` keeps them exact).
+pub async fn stale_rollouts(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select r.rollout_id from rollout r where r.status in ('queued', 'running') \
+           and not exists (select 1 from deployment d where d.rollout_id = r.rollout_id \
+                           and d.status in ('queued', 'running')) limit 100",
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// A claimed deployment: what the runner needs.

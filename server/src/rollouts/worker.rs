@@ -186,11 +186,16 @@ impl Deployer {
 
     async fn reap(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.inner.pool.begin().await?;
-        let touched = store::reap_expired(&mut tx, self.inner.settings.max_attempts).await?;
+        let mut touched = store::reap_expired(&mut tx, self.inner.settings.max_attempts).await?;
+        let stale = store::stale_rollouts(&mut *tx).await?;
+        for r in &stale {
+            store::refresh_rollout(&mut tx, *r).await?;
+        }
         for r in &touched {
-            store::refresh_rollout(&mut *tx, *r).await?;
+            store::refresh_rollout(&mut tx, *r).await?;
         }
         tx.commit().await?;
+        touched.retain(|r| !stale.contains(r));
         if !touched.is_empty() {
             tracing::info!(
                 rollouts = touched.len(),
