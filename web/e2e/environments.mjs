@@ -83,6 +83,31 @@ await scenario("environments", async (t) => {
     await t.shot("environments");
   });
 
+  await t.step("a change made elsewhere shows up live, without a reload", async () => {
+    const rows = page.locator("tbody tr");
+    await waitForCount(rows, 2);
+    const marker = await page.evaluate(() => {
+      // A property that survives only as long as the page is not reloaded.
+      window.__berthNoReload = true;
+      return true;
+    });
+    // Another admin renames e2e-dev through the API; the list learns it from the event stream.
+    const status = await page.evaluate(async () => {
+      const raw = localStorage.getItem("berth.session");
+      const token = raw ? JSON.parse(raw).token : "";
+      const res = await fetch("/api/v1/environments/e2e-dev", {
+        method: "PATCH",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "e2e-staging" }),
+      });
+      return res.status;
+    });
+    if (status !== 200) throw new Error(`rename answered ${status}`);
+    await page.getByRole("link", { name: "e2e-staging" }).waitFor();
+    const same = await page.evaluate(() => window.__berthNoReload === true);
+    if (!marker || !same) throw new Error("the page was reloaded");
+  });
+
   await t.step("the overview counts both as up", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
     await page.getByRole("link", { name: "2 up" }).waitFor();
