@@ -13,6 +13,7 @@ await scenario("environments", async (t) => {
     await t.goto("/");
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await t.shot("login");
+    await t.accessible("the login page");
   });
 
   await t.step("log in as admin and land on the overview", async () => {
@@ -33,12 +34,14 @@ await scenario("environments", async (t) => {
     await page.getByLabel("Name", { exact: true }).fill("e2e-prod");
     await page.getByLabel("Tags", { exact: true }).fill("env=prod, region=eu");
     await t.shot("register");
+    await t.accessible("the register form");
     await page.getByRole("button", { name: "Register environment" }).click();
     await page.getByRole("heading", { name: "e2e-prod" }).waitFor();
     await page.getByText("Registered e2e-prod.").waitFor();
     await page.getByRole("region", { name: "Health" }).getByText("Up", { exact: true }).waitFor();
     await page.getByText("Cluster admin").waitFor();
     await t.shot("environment-detail");
+    await t.accessible("an environment");
   });
 
   await t.step("register a second one from pasted text", async () => {
@@ -81,20 +84,49 @@ await scenario("environments", async (t) => {
     await page.getByRole("searchbox", { name: "Search by name" }).fill("");
     await waitForCount(rows, 2);
     await t.shot("environments");
+    await t.accessible("the environment list");
+  });
+
+  await t.step("a change made elsewhere shows up live, without a reload", async () => {
+    const rows = page.locator("tbody tr");
+    await waitForCount(rows, 2);
+    const marker = await page.evaluate(() => {
+      // A property that survives only as long as the page is not reloaded.
+      window.__berthNoReload = true;
+      return true;
+    });
+    // Another admin renames e2e-dev through the API; the list learns it from the event stream.
+    const status = await page.evaluate(async () => {
+      const raw = localStorage.getItem("berth.session");
+      const token = raw ? JSON.parse(raw).token : "";
+      const res = await fetch("/api/v1/environments/e2e-dev", {
+        method: "PATCH",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "e2e-staging" }),
+      });
+      return res.status;
+    });
+    if (status !== 200) throw new Error(`rename answered ${status}`);
+    await page.getByRole("link", { name: "e2e-staging" }).waitFor();
+    const same = await page.evaluate(() => window.__berthNoReload === true);
+    if (!marker || !same) throw new Error("the page was reloaded");
   });
 
   await t.step("the overview counts both as up", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
-    await page.getByRole("link", { name: "2 up" }).waitFor();
+    await page.getByRole("link", { name: "2 Up" }).waitFor();
     await t.shot("overview");
+    await t.accessible("the overview");
   });
 
   await t.step("the dark theme", async () => {
     await page.getByRole("button", { name: "Switch to dark theme" }).click();
     await page.waitForFunction(() => document.documentElement.dataset.theme === "dark");
     await t.shot("overview-dark");
+    await t.accessible("the overview, dark");
     await t.goto("/environments");
     await page.getByRole("link", { name: "e2e-prod" }).waitFor();
     await t.shot("environments-dark");
+    await t.accessible("the environment list, dark");
   });
 });

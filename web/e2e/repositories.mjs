@@ -30,8 +30,9 @@ await scenario("repositories", async (t) => {
     await page.getByLabel("Interval", { exact: true }).fill("2m");
     const runs = page.getByRole("list", { name: "Next checks" }).getByRole("listitem");
     await waitForCount(runs, 5);
-    await page.getByText("(in 4 minutes)").waitFor();
+    await page.getByText(/^\(in [34] minutes\)$/).waitFor();
     await t.shot("repository-form");
+    await t.accessible("the repository form");
   });
 
   await t.step("add it: the connection is tested and it is saved", async () => {
@@ -50,6 +51,7 @@ await scenario("repositories", async (t) => {
     await history.getByText("Unchanged").waitFor();
     await page.getByRole("region", { name: "Health" }).getByText("Unchanged").waitFor();
     await t.shot("repository-detail");
+    await t.accessible("a repository");
   });
 
   await t.step("the webhook set-up per provider", async () => {
@@ -71,5 +73,6 @@ await scenario("repositories", async (t) => {
     await page.getByLabel("Health", { exact: true }).selectOption("");
     await row.waitFor();
     await t.shot("repositories");
+    await t.accessible("the repository list");
   });
 });

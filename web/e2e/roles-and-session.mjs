@@ -22,6 +22,7 @@ await scenario("roles-and-session", async (t) => {
       await expectNone(page.getByRole("button", { name }), `the ${name} button`);
     }
     await t.shot("viewer-environment");
+    await t.accessible("an environment as a viewer");
     await nav.getByRole("link", { name: "Repositories" }).click();
     await expectNone(page.getByRole("link", { name: "Add repository" }), "the add button");
     await page.locator("tbody tr").first().getByRole("link").first().click();
@@ -56,6 +57,7 @@ await scenario("roles-and-session", async (t) => {
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await page.getByText("Your session has ended", { exact: false }).waitFor();
     await t.shot("session-ended");
+    await t.accessible("the sign-in page after a session ended");
     await page.getByLabel("Username", { exact: true }).fill(config.adminUser);
     await page.getByLabel("Password", { exact: true }).fill(config.adminPassword);
     await page.getByRole("button", { name: "Sign in" }).click();

@@ -18,7 +18,10 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -109,6 +112,21 @@ export async function scenario(name, fn) {
         const path = join(config.screenshots, `${name}-${shotName}.png`);
         await target.screenshot({ path, fullPage: true, animations: "disabled" });
         console.log(`    screenshot ${path}`);
+      },
+      /**
+       * Runs axe-core (WCAG 2.1 A/AA rules) on the page as it is now; fails on serious or critical
+       * violations, naming the rule and the elements.
+       */
+      async accessible(what, target = page) {
+        await target.addScriptTag({ path: axePath });
+        const violations = await target.evaluate(async () => {
+          const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+          return result.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => `${v.id} (${v.impact}): ${v.help}\n      ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join("\n      ")}`);
+        });
+        if (violations.length > 0) throw new Error(`accessibility problems on ${what}:\n    ${violations.join("\n    ")}`);
+        console.log(`    accessible: ${what}`);
       },
       async goto(path, target = page) {
         await target.goto(path);

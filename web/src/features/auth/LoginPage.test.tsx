@@ -1,5 +1,5 @@
 import { screen } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { aUser, apiError, json, mockApi, signedIn } from "../../test/mockApi";
 import { renderApp } from "../../test/render";
 
@@ -26,7 +26,7 @@ describe("signing in", () => {
     expect(await screen.findByRole("heading", { name: "Audit log" })).toBeInTheDocument();
     expect(screen.getByTestId("location")).toHaveTextContent("/admin/audit?actor=bob");
     expect(api.callsTo("POST", "/auth/login")[0]?.body).toEqual({ username: "ada", password: "s3cret" });
-    expect(api.callsTo("GET", "/audit")[0]?.headers.get("Authorization")).toBe("Bearer t1");
+    await vi.waitFor(() => expect(api.callsTo("GET", "/audit")[0]?.headers.get("Authorization")).toBe("Bearer t1"));
   });
 
   it("shows a wrong password at the form and stays on the login page", async () => {

@@ -25,6 +25,8 @@ describe("the environments list", () => {
     await user.selectOptions(screen.getByLabelText("Status"), "up");
     await user.type(screen.getByLabelText("Tag selector"), "env=prod,region in (eu)");
     await user.type(screen.getByRole("searchbox", { name: "Search by name" }), "prod");
+    // Filters apply after a pause in typing: wait for the request with all three.
+    await vi.waitFor(() => expect(api.callsTo("GET", "/environments").at(-1)?.query.get("search")).toBe("prod"));
     await user.click(await screen.findByRole("button", { name: "Load more" }));
 
     expect(await screen.findByRole("link", { name: "prod-us" })).toBeInTheDocument();

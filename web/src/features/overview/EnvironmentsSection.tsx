@@ -18,9 +18,8 @@ export function EnvironmentsSection({ summary, attention }: { summary: Environme
       <ul className="stat-row" aria-label="Environments by status">
         {STATUSES.map((s) => (
           <li key={s}>
-            <Link to={`/environments?status=${s}`} className={`stat stat-${s}`} aria-label={`${summary[s]} ${statusLabel(s).toLowerCase()}`}>
-              <span className="stat-value">{summary[s]}</span>
-              <span className="stat-label">{statusLabel(s)}</span>
+            <Link to={`/environments?status=${s}`} className={`stat stat-${s}`}>
+              <span className="stat-value">{summary[s]}</span> <span className="stat-label">{statusLabel(s)}</span>
             </Link>
           </li>
         ))}

@@ -27,13 +27,13 @@ describe("the overview", () => {
     renderApp("/");
 
     const envs = await screen.findByRole("region", { name: "Environments" });
-    expect(within(envs).getByRole("link", { name: "10 up" })).toHaveAttribute("href", "/environments?status=up");
-    expect(within(envs).getByRole("link", { name: "1 down" })).toBeInTheDocument();
+    expect(within(envs).getByRole("link", { name: "10 Up" })).toHaveAttribute("href", "/environments?status=up");
+    expect(within(envs).getByRole("link", { name: "1 Down" })).toBeInTheDocument();
     expect(within(envs).getByText(/2 client certificate\(s\) expiring/)).toBeInTheDocument();
     expect(within(envs).getByRole("link", { name: "edge-1" })).toBeInTheDocument();
     expect(within(envs).getByText("i/o timeout")).toBeInTheDocument();
     const repos = screen.getByRole("region", { name: "Repositories" });
-    expect(within(repos).getByRole("link", { name: "1 failing" })).toHaveAttribute("href", "/repositories?health=failing");
+    expect(within(repos).getByRole("link", { name: "1 Failing" })).toHaveAttribute("href", "/repositories?health=failing");
     expect(within(repos).getByRole("link", { name: "legacy" })).toBeInTheDocument();
     expect(within(repos).getByText(/Authentication failed · 4 in a row/)).toBeInTheDocument();
     expect(api.callsTo("GET", "/repositories")[0]?.query.get("failing")).toBe("true");
@@ -42,7 +42,7 @@ describe("the overview", () => {
     await vi.waitFor(() => expect(api.events.open).toBe(1));
     api.events.send("environment.status", { id: down.id, status: "up" });
     api.events.send("environment.status", { id: down.id, status: "up" });
-    expect(await within(envs).findByRole("link", { name: "11 up" }, { timeout: 3000 })).toBeInTheDocument();
+    expect(await within(envs).findByRole("link", { name: "11 Up" }, { timeout: 3000 })).toBeInTheDocument();
     expect(api.callsTo("GET", "/overview")).toHaveLength(2);
   });
 

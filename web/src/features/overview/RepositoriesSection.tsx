@@ -15,21 +15,18 @@ export function RepositoriesSection({ summary, failing }: { summary: RepositoryS
       </div>
       <ul className="stat-row" aria-label="Repositories by health">
         <li>
-          <Link to="/repositories?health=failing" className="stat stat-down" aria-label={`${summary.failing} failing`}>
-            <span className="stat-value">{summary.failing}</span>
-            <span className="stat-label">Failing</span>
+          <Link to="/repositories?health=failing" className="stat stat-down">
+            <span className="stat-value">{summary.failing}</span> <span className="stat-label">Failing</span>
           </Link>
         </li>
         <li>
-          <Link to="/repositories?health=healthy" className="stat stat-up" aria-label={`${summary.total - summary.failing} not failing`}>
-            <span className="stat-value">{summary.total - summary.failing}</span>
-            <span className="stat-label">Not failing</span>
+          <Link to="/repositories?health=healthy" className="stat stat-up">
+            <span className="stat-value">{summary.total - summary.failing}</span> <span className="stat-label">Not failing</span>
           </Link>
         </li>
         <li>
-          <span className="stat stat-unknown" aria-label={`${summary.paused} paused`}>
-            <span className="stat-value">{summary.paused}</span>
-            <span className="stat-label">Paused</span>
+          <span className="stat stat-unknown">
+            <span className="stat-value">{summary.paused}</span> <span className="stat-label">Paused</span>
           </span>
         </li>
       </ul>
