@@ -33,6 +33,9 @@ pub async fn build(kc: Kubeconfig) -> Result<kube::Client, EnvError> {
     config.connect_timeout = Some(CONNECT_TIMEOUT);
     config.read_timeout = Some(READ_TIMEOUT);
     config.write_timeout = Some(READ_TIMEOUT);
+    // kube's own retry repeats 429/503/504 up to 15 times with backoff growing towards minutes;
+    // the deployment queue retries transient failures itself (bounded, visible, per deployment).
+    config.default_retry = false;
     kube::Client::try_from(config).map_err(|e| EnvError::Verify {
         code: "kubeconfig_invalid",
         field: "kubeconfig".into(),

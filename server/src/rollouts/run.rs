@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::store::{self, Claimed};
 use super::worker::Inner;
 use crate::deploy::{
-    self, DeployError, GitSource, Manifest, ObjectRef, ObjectResult, Outcome, Phase, Policy,
+    self, Action, DeployError, GitSource, Manifest, ObjectRef, ObjectResult, Outcome, Phase, Policy,
     StackIdentity,
 };
 use crate::events::{EventBus, ServerEvent};
@@ -442,6 +442,18 @@ async fn record(
             status = "failed";
             if let (Some(stack_id), Some(env_id)) = (claimed.stack_id, claimed.environment_id) {
                 store::record_target(&mut *tx, stack_id, env_id, id, None).await?;
+                if claimed.kind == "apply" {
+                    let applied: Vec<&ObjectRef> = outcome
+                        .results
+                        .iter()
+                        .filter(|r| matches!(r.action, Action::Created | Action::Configured))
+                        .map(|r| &r.object)
+                        .collect();
+                    if !applied.is_empty() {
+                        let objects = serde_json::to_value(&applied).unwrap_or_else(|_| json!([]));
+                        store::add_to_inventory(&mut *tx, stack_id, env_id, &objects).await?;
+                    }
+                }
             }
         }
     }

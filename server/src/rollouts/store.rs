@@ -356,6 +356,27 @@ pub async fn record_objects(
     Ok(())
 }
 
+/// Adds objects to a target's prune inventory (a failed deployment's applied objects, so they
+/// are pruned later rather than leaked; the previous inventory stays whole).
+pub async fn add_to_inventory(
+    db: impl PgExecutor<'_>,
+    stack_id: Uuid,
+    environment_id: Uuid,
+    objects: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update stack_target set inventory = (select coalesce(jsonb_agg(distinct e), '[]') \
+           from jsonb_array_elements(inventory || $3::jsonb) e), updated_at = now() \
+         where stack_id = $1 and environment_id = $2",
+    )
+    .bind(stack_id)
+    .bind(environment_id)
+    .bind(objects)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Records a finished deployment on its target: the last deployment always; on success also the
 /// deployed commit and the new prune inventory (which otherwise stays as it was).
 pub async fn record_target(
