@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use super::store::{self, Claimed};
 use super::worker::Inner;
 use crate::deploy::{
-    self, Action, DeployError, GitSource, Manifest, ObjectRef, ObjectResult, Outcome, Phase, Policy,
-    StackIdentity,
+    self, Action, DeployError, GitSource, Manifest, ObjectRef, ObjectResult, Outcome, Phase,
+    Policy, StackIdentity,
 };
 use crate::events::{EventBus, ServerEvent};
 use crate::git::GitErrorKind;

@@ -49,6 +49,12 @@ async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_
     let second = f.nth_rollout(&stack, 2).await;
     assert_eq!(second["status"], "succeeded", "{second}");
     assert_eq!(second["commit"], c2.as_str());
+    // CI follows a webhook's answer (deployment event ids) to the rollout it caused.
+    let event = second["deployment_event_id"].as_str().unwrap();
+    let found = f
+        .get(&format!("/api/v1/rollouts?deployment_event_id={event}"))
+        .await;
+    assert_eq!(found["items"][0]["id"], second["id"]);
     let objects = f
         .objects(Fleet::deployment(&second)["id"].as_str().unwrap())
         .await;
