@@ -1,5 +1,6 @@
 # Berth: multi-stage build. The image runs `berth serve`; without BERTH_DATABASE_URL it uses its
 # embedded PostgreSQL (the server package is installed for that), with data in /var/lib/berth.
+# `ssh` (openssh-client) is what Berth runs for ssh:// and scp-like repository URLs.
 
 FROM node:20-bookworm-slim AS web
 WORKDIR /src/web
@@ -18,7 +19,7 @@ RUN cargo build --release --locked -p berth
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates postgresql tini \
+ && apt-get install -y --no-install-recommends ca-certificates openssh-client postgresql tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/berth berth
 COPY --from=server /src/target/release/berth /usr/local/bin/berth

@@ -17,6 +17,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube_test_api::{BadKubeconfig, Identity, TestApiServer};
 use serde_json::json;
 
+use crate::kubeconfig::KubeconfigDoc;
+
 /// Environment variable naming a cluster-admin kubeconfig of a real cluster.
 pub const REAL_CLUSTER_ENV: &str = "BERTH_TEST_KUBECONFIG";
 
@@ -130,24 +132,60 @@ impl TestCluster {
     pub async fn view_kubeconfig(&self) -> String {
         match &self.backend {
             Backend::TestApi(server) => server.kubeconfig(&Identity::View),
-            Backend::Real { .. } => {
-                let home = self.namespace("berth-view").await;
-                let sa = self.service_account(&home, "berth-view").await;
-                let binding = format!("berth-test-view-{}", self.run_id);
-                let crb: ClusterRoleBinding = serde_json::from_value(json!({
-                    "metadata": {"name": binding, "labels": {"berth.dev/test": self.run_id}},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-                    "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": home}]
-                }))
-                .expect("binding");
-                Api::<ClusterRoleBinding>::all(self.admin.clone())
-                    .create(&PostParams::default(), &crb)
-                    .await
-                    .expect("create cluster role binding");
-                self.cluster_bindings.lock().unwrap().push(binding);
-                self.token_kubeconfig(&home, &sa).await
+            Backend::Real { .. } => self.cluster_role_kubeconfig("view").await,
+        }
+    }
+
+    /// The API server URL.
+    pub fn server_url(&self) -> String {
+        KubeconfigDoc::parse(&self.admin_kubeconfig()).server()
+    }
+
+    /// A cluster-admin kubeconfig that authenticates with a bearer token: the admin kubeconfig
+    /// when it does, otherwise (a real cluster whose admin uses a certificate or a plugin) a
+    /// ServiceAccount bound to `cluster-admin`.
+    pub async fn admin_token_kubeconfig(&self) -> String {
+        match &self.backend {
+            Backend::TestApi(server) => server.kubeconfig(&Identity::Admin),
+            Backend::Real { kubeconfig } => {
+                if KubeconfigDoc::parse(kubeconfig).token().is_some() {
+                    kubeconfig.clone()
+                } else {
+                    self.cluster_role_kubeconfig("cluster-admin").await
+                }
             }
         }
+    }
+
+    /// A cluster-admin kubeconfig that authenticates with a client certificate, when the cluster
+    /// offers one (a real cluster only if its admin kubeconfig uses one).
+    pub fn client_certificate_kubeconfig(&self) -> Option<String> {
+        match &self.backend {
+            Backend::TestApi(server) => Some(server.kubeconfig(&Identity::AdminCert)),
+            Backend::Real { kubeconfig } => KubeconfigDoc::parse(kubeconfig)
+                .user()
+                .contains_key("client-certificate-data")
+                .then(|| kubeconfig.clone()),
+        }
+    }
+
+    /// A token kubeconfig of a ServiceAccount bound cluster-wide to `cluster_role`.
+    async fn cluster_role_kubeconfig(&self, cluster_role: &str) -> String {
+        let home = self.namespace(&format!("berth-{cluster_role}")).await;
+        let sa = self.service_account(&home, "berth-test").await;
+        let binding = format!("berth-test-{cluster_role}-{}", self.run_id);
+        let crb: ClusterRoleBinding = serde_json::from_value(json!({
+            "metadata": {"name": binding, "labels": {"berth.dev/test": self.run_id}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": home}]
+        }))
+        .expect("binding");
+        Api::<ClusterRoleBinding>::all(self.admin.clone())
+            .create(&PostParams::default(), &crb)
+            .await
+            .expect("create cluster role binding");
+        self.cluster_bindings.lock().unwrap().push(binding);
+        self.token_kubeconfig(&home, &sa).await
     }
 
     /// A deliberately bad kubeconfig (wrong CA, unknown token, …) for this cluster.

@@ -3,6 +3,8 @@
 //! - [`app::TestApp`]: the real Berth on port 0 against a fresh database, with an admin session.
 //! - `git-fixtures` (sibling crate): real repositories served by `git daemon` and `git http-backend`.
 //! - [`repos`]: registering repositories, adding stacks and following checks.
+//! - [`kubeconfig::KubeconfigDoc`]: editing kubeconfigs of any cluster; [`proxy::TcpProxy`]: a
+//!   relay in front of an API server that a test can cut and restore.
 //! - [`cluster::TestCluster`]: the Kubernetes test API server (`kube-test-api`), or a real cluster
 //!   when `BERTH_TEST_KUBECONFIG` names one; per-test namespaces, cleaned up.
 //! - [`browser::Scenario`]: a real-browser scenario (`web/e2e/*.mjs`, headless Chromium) against a
@@ -10,7 +12,9 @@
 pub mod app;
 pub mod browser;
 pub mod cluster;
+pub mod kubeconfig;
 pub mod process;
+pub mod proxy;
 pub mod repos;
 
 pub use app::{TestApp, captured_logs};

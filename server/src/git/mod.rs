@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{GitError, GitErrorKind};
-pub use remote::{FetchStats, ListingProtocol, RefListing, RemoteRef, fetch_commit, list_refs};
+pub use remote::{
+    FetchStats, ListingProtocol, RefListing, RemoteRef, SSH_DIR_PREFIX, fetch_commit, list_refs,
+};
 pub use tree::{TreeEntry, read_blob, read_tree, tree_id_at};
 
 use crate::crypto::Secret;

@@ -67,7 +67,7 @@ pub fn list_refs(
     wanted: &[String],
 ) -> Result<RefListing, GitError> {
     let mut repo = mirror.open_or_init()?;
-    let ssh = configure_ssh(&mut repo, remote)?;
+    let ssh = configure_ssh(&mut repo, mirror, remote)?;
     list_refs_in(&repo, remote, wanted).map_err(|e| SshFiles::explain(ssh.as_ref(), e))
 }
 
@@ -163,7 +163,7 @@ pub fn fetch_commit(
             ..FetchStats::default()
         });
     }
-    let ssh = configure_ssh(&mut repo, remote)?;
+    let ssh = configure_ssh(&mut repo, mirror, remote)?;
     let bytes = receive_commit(&repo, remote, commit, interrupt)
         .map_err(|e| SshFiles::explain(ssh.as_ref(), e))?;
     drop(ssh);
@@ -301,6 +301,9 @@ fn transport_options(remote: &RemoteSpec) -> Box<dyn std::any::Any> {
     })
 }
 
+/// How the per-operation SSH directories inside a mirror are named.
+pub const SSH_DIR_PREFIX: &str = "berth-ssh-";
+
 /// A private directory (0700) holding the SSH key and known_hosts (0600) of one operation, and
 /// what ssh wrote to stderr; removed on drop.
 struct SshFiles {
@@ -336,9 +339,11 @@ impl SshFiles {
 }
 
 /// For ssh URLs, points `core.sshCommand` (in memory only) at a key and known_hosts file written
-/// to a private temp dir, with strict host key checking and no agent, prompt or user config.
+/// to a private temp dir, with strict host key checking and no agent, prompt or user config. The
+/// dir lives in the mirror (Berth's data dir, not a shared /tmp) and goes with the operation.
 fn configure_ssh(
     repo: &mut gix::Repository,
+    mirror: &Mirror,
     remote: &RemoteSpec,
 ) -> Result<Option<SshFiles>, GitError> {
     let GitAuth::Ssh {
@@ -349,8 +354,9 @@ fn configure_ssh(
         return Ok(None);
     };
     let dir = tempfile::Builder::new()
-        .prefix("berth-ssh-")
-        .tempdir()
+        .prefix(SSH_DIR_PREFIX)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(mirror.path())
         .map_err(|e| GitError::io("creating the ssh dir", &e))?;
     let key_path = dir.path().join("id");
     let hosts_path = dir.path().join("known_hosts");

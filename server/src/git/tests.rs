@@ -176,15 +176,16 @@ fn ssh(key: &SshKey, known_hosts: String) -> GitAuth {
     }
 }
 
-/// `berth-ssh-*` dirs left in the temp dir that still hold a key.
-fn leftover_keys() -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("berth-ssh-"))
-        .map(|e| e.path().join("id"))
-        .filter(|p| p.exists())
-        .collect()
+/// SSH dirs left in the mirror (where each operation writes its key).
+fn leftover_keys(mirror: &Mirror) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(mirror.path())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(SSH_DIR_PREFIX))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
@@ -221,7 +222,7 @@ fn refs_are_listed_and_fetched_over_ssh_with_the_given_key_and_known_hosts_only(
         "{requests:?}"
     );
     assert!(
-        leftover_keys().is_empty(),
+        leftover_keys(&mirror).is_empty(),
         "the key files are removed after each operation"
     );
 }
@@ -289,5 +290,5 @@ fn ssh_failures_say_whether_the_key_or_the_host_key_is_wrong() {
     )
     .unwrap_err();
     assert_eq!(err.kind, GitErrorKind::Connection, "{err}");
-    assert!(leftover_keys().is_empty());
+    assert!(leftover_keys(&mirror).is_empty());
 }

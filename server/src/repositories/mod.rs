@@ -7,6 +7,7 @@
 mod check_requests;
 pub mod credentials;
 mod fields;
+mod group_commit;
 pub mod poller;
 pub mod runner;
 pub mod schedule;

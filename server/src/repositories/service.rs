@@ -3,6 +3,7 @@
 //! `check_requests.rs`, webhook secrets in `webhook_secret.rs`, field checks in `fields.rs` and
 //! `credentials.rs`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,8 +13,9 @@ use uuid::Uuid;
 
 use super::credentials::{auth_suits, parse_credentials};
 use super::fields::{check_tls_fields, parse_ca_bundle, parse_name, set_schedule};
+use super::group_commit::GroupCommit;
 use super::schedule::{Schedule, ScheduleLimits, ScheduleSpec};
-use super::store::{self, RepositoryRow};
+use super::store::{self, QueuedCheck, RepositoryRow};
 use super::url::{self, UrlScheme};
 use super::{
     AuthKind, CredentialsInput, GitRunner, Repository, RepositoryError, RepositorySummary,
@@ -60,6 +62,10 @@ pub struct Repositories {
     pub(super) vault: Vault,
     policy: RepositoryPolicy,
     pub git: GitRunner,
+    /// Check requests in flight, by repository and trigger (bursts share round trips).
+    pub(super) check_requests: Arc<GroupCommit<(Uuid, String), QueuedCheck>>,
+    /// Webhook URL lookups in flight, by URL key.
+    pub(super) url_reads: Arc<GroupCommit<String, Vec<RepositoryRow>>>,
 }
 
 pub(super) fn credential_context(id: Uuid) -> String {
@@ -77,6 +83,8 @@ impl Repositories {
             vault,
             policy,
             git,
+            check_requests: GroupCommit::new(),
+            url_reads: GroupCommit::new(),
         }
     }
 

@@ -1,12 +1,12 @@
-//! The `berth` client commands against a running Berth (in-process, through `cli::run_client`).
+//! The `berth` client commands against a running Berth (in-process, through `cli::run_client`),
+//! registering a `TestCluster` (test API server or real cluster).
 
 use std::os::unix::fs::PermissionsExt;
 
 use berth::cli::{Cli, run_client};
 use berth::client::{Client, Credentials, save_credentials};
-use berth_tests::TestApp;
+use berth_tests::{TestApp, TestCluster};
 use clap::Parser;
-use kube_test_api::{Identity, TestApiServer};
 use serde_json::Value;
 
 async fn berth(args: &[&str]) -> anyhow::Result<String> {
@@ -19,7 +19,7 @@ async fn berth(args: &[&str]) -> anyhow::Result<String> {
 #[tokio::test]
 async fn the_cli_adds_lists_shows_and_removes_environments() {
     let app = TestApp::spawn().await;
-    let cluster = TestApiServer::start().await;
+    let cluster = TestCluster::start().await;
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("berth").join("credentials");
     let creds_arg = creds.to_str().unwrap();
@@ -42,7 +42,7 @@ async fn the_cli_adds_lists_shows_and_removes_environments() {
     assert_eq!(mode & 0o777, 0o600);
 
     let kubeconfig = dir.path().join("admin.yaml");
-    std::fs::write(&kubeconfig, cluster.kubeconfig(&Identity::Admin)).unwrap();
+    std::fs::write(&kubeconfig, cluster.admin_token_kubeconfig().await).unwrap();
     let out = berth(&[
         "--credentials-file",
         creds_arg,
@@ -99,7 +99,7 @@ async fn the_cli_adds_lists_shows_and_removes_environments() {
         .await
         .unwrap();
     assert!(out.contains("status:") && out.contains("up"), "{out}");
-    assert!(out.contains(&cluster.url()), "{out}");
+    assert!(out.contains(&cluster.server_url()), "{out}");
 
     // Errors carry the server's field and message.
     let err = berth(&[

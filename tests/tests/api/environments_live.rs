@@ -1,23 +1,21 @@
-//! Living with environments: probes, status events, selectors, updates, rotation, deletion,
-//! roles, and credentials that never leak.
+//! Living with environments: probes, status events, updates, rotation, deletion, roles, and
+//! credentials that never leak. Against `TestCluster` (test API server or real cluster); what
+//! needs the test API server's request log is checked there only, with the reason printed
+//! elsewhere.
 
 use std::time::Duration;
 
 use base64::Engine;
-use berth_tests::{TestApp, captured_logs, wait_for};
+use berth_tests::kubeconfig::KubeconfigDoc;
+use berth_tests::proxy::TcpProxy;
+use berth_tests::{TestApp, TestCluster, captured_logs, wait_for};
 use futures::StreamExt;
-use kube_test_api::{BadKubeconfig, Identity, TestApiServer};
+use kube_test_api::BadKubeconfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::environments::{register, register_ok};
+use crate::environments::{get, register, register_ok, skipped, wrong_ca_kubeconfig};
 use crate::error_of;
-
-async fn get(app: &TestApp, path: &str) -> Value {
-    let res = app.admin(Method::GET, path).send().await.unwrap();
-    assert_eq!(res.status(), 200, "GET {path}");
-    res.json().await.unwrap()
-}
 
 async fn spawn_fast_probes() -> TestApp {
     TestApp::spawn_with(|c| c.probe_interval = Duration::from_secs(1)).await
@@ -26,14 +24,10 @@ async fn spawn_fast_probes() -> TestApp {
 #[tokio::test]
 async fn a_cluster_that_goes_down_and_comes_back_is_seen_audited_and_streamed() {
     let app = spawn_fast_probes().await;
-    let cluster = TestApiServer::start().await;
-    let env = register_ok(
-        &app,
-        "flaky",
-        &cluster.kubeconfig(&Identity::Admin),
-        json!({}),
-    )
-    .await;
+    let cluster = TestCluster::start().await;
+    // The cluster is reached through a relay the test cuts and restores (any cluster can "go down").
+    let (relay, kubeconfig) = TcpProxy::in_front_of(&cluster.admin_token_kubeconfig().await).await;
+    let env = register_ok(&app, "flaky", &kubeconfig, json!({})).await;
     let path = format!("/api/v1/environments/{}", env["id"].as_str().unwrap());
 
     let events = app
@@ -50,7 +44,7 @@ async fn a_cluster_that_goes_down_and_comes_back_is_seen_audited_and_streamed() 
     );
     let mut stream = events.bytes_stream();
 
-    cluster.go_down().await;
+    relay.cut();
     let down = wait_for("status down", Duration::from_secs(30), || async {
         let e = get(&app, &path).await;
         (e["status"] == "down").then_some(e)
@@ -60,7 +54,7 @@ async fn a_cluster_that_goes_down_and_comes_back_is_seen_audited_and_streamed() 
     let last_seen = down["last_seen_at"].clone();
     assert!(last_seen.is_string());
 
-    cluster.come_back().await;
+    relay.restore().await;
     let up = wait_for("status up", Duration::from_secs(30), || async {
         let e = get(&app, &path).await;
         (e["status"] == "up").then_some(e)
@@ -69,7 +63,7 @@ async fn a_cluster_that_goes_down_and_comes_back_is_seen_audited_and_streamed() 
     assert!(up["last_error"].is_null(), "{up}");
     assert_ne!(up["last_seen_at"], last_seen);
     assert!(up["probe_latency_ms"].is_number());
-    assert_eq!(up["node_count"], 2);
+    assert!(up["node_count"].as_i64().unwrap() >= 1, "{up}");
 
     let changes = app.audit_actions("environment.status").await;
     assert_eq!(changes.len(), 2, "{changes:?}");
@@ -92,43 +86,44 @@ async fn a_cluster_that_goes_down_and_comes_back_is_seen_audited_and_streamed() 
 #[tokio::test]
 async fn rotation_keeps_the_old_credentials_when_the_new_ones_fail() {
     let app = TestApp::spawn().await;
-    let cluster = TestApiServer::start().await;
-    let env = register_ok(
-        &app,
-        "rot",
-        &cluster.kubeconfig(&Identity::Admin),
-        json!({}),
-    )
-    .await;
-    let sealed_before: Vec<u8> =
-        sqlx::query_scalar("select sealed_kubeconfig from environment where name = 'rot'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let cluster = TestCluster::start().await;
+    let admin = cluster.admin_token_kubeconfig().await;
+    let env = register_ok(&app, "rot", &admin, json!({})).await;
+    assert_eq!(env["permissions"]["level"], "cluster_admin");
+    let sealed = || async {
+        sqlx::query_scalar::<_, Vec<u8>>(
+            "select sealed_kubeconfig from environment where name = 'rot'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let sealed_before = sealed().await;
     let rotate = |kubeconfig: String| {
         app.admin(Method::PUT, "/api/v1/environments/rot/kubeconfig")
             .json(&json!({"kubeconfig": kubeconfig}))
             .send()
     };
-    for bad in [
-        cluster.bad_kubeconfig(BadKubeconfig::ExpiredToken),
-        cluster.bad_kubeconfig(BadKubeconfig::WrongCa),
-        cluster
-            .kubeconfig(&Identity::Admin)
-            .replace("token:", "tokenFile: /x\n    x:"),
+    for (what, bad) in [
+        (
+            "expired token",
+            cluster.bad_kubeconfig(BadKubeconfig::ExpiredToken),
+        ),
+        ("wrong CA", wrong_ca_kubeconfig(&cluster).await),
+        (
+            "token file",
+            KubeconfigDoc::parse(&admin)
+                .with_user(json!({"tokenFile": "/x"}))
+                .to_text(),
+        ),
     ] {
         let res = rotate(bad).await.unwrap();
-        assert_eq!(res.status(), 422);
+        assert_eq!(res.status(), 422, "{what}");
     }
     let after = get(&app, "/api/v1/environments/rot").await;
     assert_eq!(after["credential_version"], 1);
     assert_eq!(after["auth_kind"], "token");
-    let sealed_after: Vec<u8> =
-        sqlx::query_scalar("select sealed_kubeconfig from environment where name = 'rot'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(sealed_before, sealed_after);
+    assert_eq!(sealed_before, sealed().await);
     // The old credentials still work.
     let probed: Value = app
         .admin(Method::POST, "/api/v1/environments/rot/probe")
@@ -140,12 +135,11 @@ async fn rotation_keeps_the_old_credentials_when_the_new_ones_fail() {
         .unwrap();
     assert_eq!(probed["status"], "up", "{probed}");
 
-    let res = rotate(cluster.kubeconfig(&Identity::AdminCert))
-        .await
-        .unwrap();
+    // New, working credentials of another identity replace them; the permissions follow.
+    let res = rotate(cluster.view_kubeconfig().await).await.unwrap();
     let rotated: Value = res.json().await.unwrap();
-    assert_eq!(rotated["auth_kind"], "client_certificate", "{rotated}");
-    assert_eq!(rotated["credential_version"], 2);
+    assert_eq!(rotated["credential_version"], 2, "{rotated}");
+    assert_eq!(rotated["permissions"]["level"], "read_only", "{rotated}");
     assert_eq!(rotated["id"], env["id"]);
     assert_eq!(
         app.audit_actions("environment.rotate_credentials")
@@ -153,8 +147,15 @@ async fn rotation_keeps_the_old_credentials_when_the_new_ones_fail() {
             .len(),
         1
     );
-    // The cached client was rebuilt: the probe now authenticates with the certificate.
-    cluster.clear_requests();
+    let Some(server) = cluster.test_api() else {
+        skipped(
+            "which identity the next probe uses",
+            "a real cluster has no request log to read",
+        );
+        return;
+    };
+    // The cached client was rebuilt: the probe now authenticates as the viewer.
+    server.clear_requests();
     let probed: Value = app
         .admin(Method::POST, "/api/v1/environments/rot/probe")
         .send()
@@ -164,15 +165,18 @@ async fn rotation_keeps_the_old_credentials_when_the_new_ones_fail() {
         .await
         .unwrap();
     assert_eq!(probed["status"], "up");
-    let users: Vec<String> = cluster.requests().into_iter().map(|r| r.user).collect();
-    assert!(users.iter().all(|u| u == "admin-cert"), "{users:?}");
+    let users: Vec<String> = server.requests().into_iter().map(|r| r.user).collect();
+    assert!(
+        !users.is_empty() && users.iter().all(|u| u == "viewer"),
+        "{users:?}"
+    );
 }
 
 #[tokio::test]
 async fn admins_update_and_delete_while_operators_and_viewers_only_read() {
     let app = TestApp::spawn().await;
-    let cluster = TestApiServer::start().await;
-    let kc = cluster.kubeconfig(&Identity::Admin);
+    let cluster = TestCluster::start().await;
+    let kc = cluster.admin_token_kubeconfig().await;
     register_ok(&app, "shared", &kc, json!({"env": "dev"})).await;
     let viewer = app.user_with_role("vic", "viewer").await;
     let operator = app.user_with_role("olga", "operator").await;
@@ -262,64 +266,84 @@ async fn admins_update_and_delete_while_operators_and_viewers_only_read() {
     assert_eq!(app.audit_actions("environment.delete").await.len(), 1);
     assert_eq!(app.audit_actions("environment.update").await.len(), 1);
     // Deleting touched nothing in the cluster.
-    assert!(cluster.requests().iter().all(|r| r.method != "DELETE"));
+    match cluster.test_api() {
+        Some(server) => assert!(server.requests().iter().all(|r| r.method != "DELETE")),
+        None => skipped(
+            "no DELETE reached the cluster",
+            "a real cluster has no request log to read",
+        ),
+    }
 }
 
 #[tokio::test]
 async fn credentials_never_appear_in_responses_the_audit_log_or_the_logs() {
     let app = spawn_fast_probes().await;
-    let cluster = TestApiServer::start().await;
-    let token = cluster.token(&Identity::Admin).unwrap();
-    let cert_kc = cluster.kubeconfig(&Identity::AdminCert);
-    let key_b64 = cert_kc
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("client-key-data: "))
-        .unwrap()
-        .to_owned();
-    let key_pem = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(&key_b64)
-            .unwrap(),
-    )
-    .unwrap();
-    let key_body: String = key_pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .join("");
+    let cluster = TestCluster::start().await;
+    let admin = cluster.admin_token_kubeconfig().await;
+    let token = KubeconfigDoc::parse(&admin).token().expect("a token");
+    let mut kubeconfigs = vec![("tok", admin.clone())];
+    // Secrets to look for: (what, text).
+    let mut secrets = vec![("token", token.clone())];
+    match cluster.client_certificate_kubeconfig() {
+        Some(cert) => {
+            let key_b64 = KubeconfigDoc::parse(&cert).user()["client-key-data"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let key_pem = String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(&key_b64)
+                    .unwrap(),
+            )
+            .unwrap();
+            let key_body: String = key_pem
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<Vec<_>>()
+                .join("");
+            secrets.push(("client-key-data", key_b64));
+            secrets.push(("key PEM", key_body[..40].to_owned()));
+            kubeconfigs.push(("cert", cert));
+        }
+        None => skipped(
+            "client keys in responses and logs",
+            "the real cluster's admin kubeconfig holds no client certificate",
+        ),
+    }
     let mut bodies = Vec::new();
-    for (name, kc) in [
-        ("tok", cluster.kubeconfig(&Identity::Admin)),
-        ("cert", cert_kc),
-    ] {
+    for (name, kc) in &kubeconfigs {
         let res = register(&app, json!({"name": name, "kubeconfig": kc})).await;
         bodies.push(res.text().await.unwrap());
     }
     // A refused one (the messages must not quote the file either).
-    let bad = cluster
-        .kubeconfig(&Identity::Admin)
-        .replace("clusters:", "clusters: 12\nx:");
-    let res = register(&app, json!({"name": "bad", "kubeconfig": bad})).await;
+    let mut bad: Value = serde_json::from_str(&KubeconfigDoc::parse(&admin).to_text()).unwrap();
+    bad["clusters"] = json!(12);
+    let res = register(&app, json!({"name": "bad", "kubeconfig": bad.to_string()})).await;
     bodies.push(res.text().await.unwrap());
     let res = app
         .admin(Method::PUT, "/api/v1/environments/tok/kubeconfig")
-        .json(&json!({"kubeconfig": cluster.kubeconfig(&Identity::Admin)}))
+        .json(&json!({"kubeconfig": admin}))
         .send()
         .await
         .unwrap();
     bodies.push(res.text().await.unwrap());
     // Let a few probe rounds run so their logs are captured too.
+    let last = kubeconfigs.last().unwrap().0;
     wait_for("a probe round", Duration::from_secs(20), || async {
-        let e = get(&app, "/api/v1/environments/cert").await;
+        let e = get(&app, &format!("/api/v1/environments/{last}")).await;
         (e["last_probe_at"] != e["created_at"]).then_some(())
     })
     .await;
-    for path in [
-        "/api/v1/environments",
-        "/api/v1/environments/tok",
-        "/api/v1/environments/cert",
-        "/api/v1/audit?limit=500",
-    ] {
+    let mut paths = vec![
+        "/api/v1/environments".to_owned(),
+        "/api/v1/audit?limit=500".to_owned(),
+    ];
+    paths.extend(
+        kubeconfigs
+            .iter()
+            .map(|(n, _)| format!("/api/v1/environments/{n}")),
+    );
+    for path in &paths {
         bodies.push(
             app.admin(Method::GET, path)
                 .send()
@@ -345,13 +369,9 @@ async fn credentials_never_appear_in_responses_the_audit_log_or_the_logs() {
         ("logs", logs),
     ];
     for (what, text) in &haystacks {
-        for (secret_name, secret) in [
-            ("token", token.as_str()),
-            ("client-key-data", key_b64.as_str()),
-            ("key PEM", &key_body[..40]),
-        ] {
+        for (secret_name, secret) in &secrets {
             assert!(
-                !text.contains(secret),
+                !text.contains(secret.as_str()),
                 "the {secret_name} appears in the {what}"
             );
         }
@@ -371,8 +391,8 @@ async fn replicas_probing_at_once_probe_each_environment_once_per_round() {
     use berth::environments::service::ProbeSettings;
     use berth::environments::{Environments, Policy};
     let app = TestApp::spawn_with(|c| c.probe_interval = Duration::from_secs(3600)).await;
-    let cluster = TestApiServer::start().await;
-    let kc = cluster.kubeconfig(&Identity::Admin);
+    let cluster = TestCluster::start().await;
+    let kc = cluster.admin_token_kubeconfig().await;
     for i in 0..20 {
         register_ok(&app, &format!("r{i}"), &kc, json!({})).await;
     }
@@ -389,7 +409,9 @@ async fn replicas_probing_at_once_probe_each_environment_once_per_round() {
         )
     };
     let (a, b) = (replica(), replica());
-    cluster.clear_requests();
+    if let Some(server) = cluster.test_api() {
+        server.clear_requests();
+    }
     sqlx::query("update environment set next_probe_at = now(), last_probe_at = null")
         .execute(&app.pool)
         .await
@@ -410,12 +432,20 @@ async fn replicas_probing_at_once_probe_each_environment_once_per_round() {
         },
     )
     .await;
-    let versions = cluster
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/version")
-        .count();
-    assert_eq!(versions, 20, "one /version per environment");
+    match cluster.test_api() {
+        Some(server) => {
+            let versions = server
+                .requests()
+                .iter()
+                .filter(|r| r.path == "/version")
+                .count();
+            assert_eq!(versions, 20, "one /version per environment");
+        }
+        None => skipped(
+            "one /version request per environment",
+            "a real cluster has no request log to read",
+        ),
+    }
     assert!(ra.probed + rb.probed <= 20);
     assert!(a.cached_clients() + b.cached_clients() <= 20);
     // A second round right away finds nothing due.
@@ -425,11 +455,11 @@ async fn replicas_probing_at_once_probe_each_environment_once_per_round() {
 #[tokio::test]
 async fn an_environment_still_referenced_is_not_deleted() {
     let app = TestApp::spawn().await;
-    let cluster = TestApiServer::start().await;
+    let cluster = TestCluster::start().await;
     let env = register_ok(
         &app,
         "held",
-        &cluster.kubeconfig(&Identity::Admin),
+        &cluster.admin_token_kubeconfig().await,
         json!({}),
     )
     .await;

@@ -1,25 +1,18 @@
 //! Listing environments: tag selectors (HTTP and SQL against the Rust matcher), status, search,
-//! pagination.
+//! pagination. Against `TestCluster` (test API server or real cluster).
 
-use berth_tests::TestApp;
-use kube_test_api::{Identity, TestApiServer};
+use berth_tests::{TestApp, TestCluster};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::environments::register_ok;
+use crate::environments::{get, register_ok};
 use crate::error_of;
-
-async fn get(app: &TestApp, path: &str) -> Value {
-    let res = app.admin(Method::GET, path).send().await.unwrap();
-    assert_eq!(res.status(), 200, "GET {path}");
-    res.json().await.unwrap()
-}
 
 #[tokio::test]
 async fn selectors_status_and_search_filter_the_list_page_by_page() {
     let app = TestApp::spawn().await;
-    let cluster = TestApiServer::start().await;
-    let kc = cluster.kubeconfig(&Identity::Admin);
+    let cluster = TestCluster::start().await;
+    let kc = cluster.admin_token_kubeconfig().await;
     let envs = [
         ("prod-eu", json!({"env": "prod", "region": "eu"})),
         ("prod-us", json!({"env": "prod", "region": "us"})),

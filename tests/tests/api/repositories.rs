@@ -548,8 +548,9 @@ async fn two_replicas_on_one_database_handle_each_scheduled_tick_exactly_once() 
     assert!(checks_of(&app, id).await >= 5);
 }
 
+/// Restarts are covered with a real process in `server/tests/restart.rs`.
 #[tokio::test]
-async fn a_paused_repository_is_not_polled_and_stays_paused_across_restarts() {
+async fn a_paused_repository_is_not_polled() {
     let app = spawn().await;
     let repo = GitRepo::with_files("app", &[("a/x", "1")]);
     let daemon = GitDaemon::serve(&[&repo]);

@@ -21,15 +21,28 @@ fn key_material(key: &SshKey) -> String {
         .collect::<String>()
 }
 
-/// `berth-ssh-*` temp dirs that still hold a key file.
-fn leftover_keys() -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
+/// SSH dirs (with their key files) left in this Berth's mirrors.
+fn leftover_keys(app: &berth_tests::TestApp) -> Vec<std::path::PathBuf> {
+    let mut left = Vec::new();
+    for mirror in std::fs::read_dir(app.data_dir.path().join("git"))
+        .into_iter()
+        .flatten()
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("berth-ssh-"))
-        .map(|e| e.path().join("id"))
-        .filter(|p| p.exists())
-        .collect()
+    {
+        left.extend(
+            std::fs::read_dir(mirror.path())
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(berth::git::SSH_DIR_PREFIX)
+                })
+                .map(|e| e.path()),
+        );
+    }
+    left
 }
 
 #[tokio::test]
@@ -88,7 +101,7 @@ async fn an_ssh_repository_is_registered_with_a_sealed_key_and_its_checks_produc
             .all(|r| r.repository == "app.git" && r.git_protocol == "version=2"),
         "{requests:?}"
     );
-    assert!(leftover_keys().is_empty(), "{:?}", leftover_keys());
+    assert!(leftover_keys(&app).is_empty(), "{:?}", leftover_keys(&app));
     assert!(!berth_tests::captured_logs().contains(&secret[..40]));
 }
 
@@ -171,7 +184,7 @@ async fn a_refused_key_and_an_unknown_host_key_are_explained_and_nothing_is_save
         .await
         .unwrap();
     assert_eq!(count, 0);
-    assert!(leftover_keys().is_empty());
+    assert!(leftover_keys(&app).is_empty());
 }
 
 #[tokio::test]
