@@ -50,7 +50,7 @@ async fn a_first_deployment_creates_every_object_labelled_with_its_stack() {
     assert_eq!(live["metadata"]["labels"][STACK_LABEL], s.id.to_string());
     assert_eq!(
         live["metadata"]["annotations"][STACK_ANNOTATION],
-        "web@c0ffee1"
+        "web"
     );
     let managers: Vec<&str> = live["metadata"]["managedFields"]
         .as_array()
