@@ -9,29 +9,15 @@
 //! Needs PostgreSQL at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and
 //! the `berth` binary next to this one (or at `BERTH_BIN`).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use berth_tests::app::{admin_database_url, with_database};
+use berth_tests::process::{BerthProcess, PROCESS_ADMIN_PASSWORD};
 use futures::StreamExt;
 use kube_test_api::{Identity, TestApiServer};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
-
-const PASSWORD: &str = "bench-admin-password";
-
-struct Berth {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Berth {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -41,59 +27,6 @@ fn status_kb(pid: u32, key: &str) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn start_berth(db_url: &str, data_dir: &std::path::Path) -> anyhow::Result<Berth> {
-    let bin = match std::env::var_os("BERTH_BIN") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => std::env::current_exe()?
-            .parent()
-            .context("binary directory")?
-            .join("berth"),
-    };
-    if !bin.exists() {
-        bail!(
-            "{} not found: run `cargo build -p berth` first",
-            bin.display()
-        );
-    }
-    let port = free_port()?;
-    let child = Command::new(&bin)
-        .arg("serve")
-        .env("BERTH_DATABASE_URL", db_url)
-        .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BERTH_DATA_DIR", data_dir)
-        .env("BERTH_WEB_DIR", data_dir.join("no-web"))
-        .env("BERTH_ADMIN_PASSWORD", PASSWORD)
-        .env("BERTH_PROBE_INTERVAL", "1h")
-        .env("BERTH_LOGIN_RATE_PER_MINUTE", "1000")
-        .env("BERTH_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let berth = Berth {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = http.get(format!("{}/readyz", berth.base)).send().await
-            && r.status().is_success()
-        {
-            return Ok(berth);
-        }
-        if Instant::now() > deadline {
-            bail!("berth did not become ready");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::main]
@@ -125,14 +58,14 @@ async fn run(
     db_url: &str,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let berth = start_berth(db_url, data_dir).await?;
-    let pid = berth.child.id();
+    let berth = BerthProcess::start(db_url, data_dir, &[("BERTH_PROBE_INTERVAL", "1h")]).await?;
+    let pid = berth.pid();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()?;
     let login: Value = http
         .post(format!("{}/api/v1/auth/login", berth.base))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .json(&json!({"username": "admin", "password": PROCESS_ADMIN_PASSWORD}))
         .send()
         .await?
         .json()

@@ -48,10 +48,7 @@ async fn a_first_deployment_creates_every_object_labelled_with_its_stack() {
     );
     let live = ctx.config_map(&ns, "a").await.expect("created");
     assert_eq!(live["metadata"]["labels"][STACK_LABEL], s.id.to_string());
-    assert_eq!(
-        live["metadata"]["annotations"][STACK_ANNOTATION],
-        "web"
-    );
+    assert_eq!(live["metadata"]["annotations"][STACK_ANNOTATION], "web");
     let managers: Vec<&str> = live["metadata"]["managedFields"]
         .as_array()
         .unwrap()
