@@ -21,7 +21,7 @@ use crate::git::GitErrorKind;
 use crate::stacks::store::{self as stack_store, StackRow};
 
 /// Progress events carry at most this many object results each (NOTIFY payloads are bounded).
-const PROGRESS_CHUNK: usize = 25;
+const PROGRESS_CHUNK: usize = 10;
 
 fn failure(phase: Phase, message: impl Into<String>, transient: bool) -> DeployError {
     DeployError {
