@@ -8,6 +8,7 @@
 
 mod error;
 mod remote;
+mod ssh;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -15,8 +16,10 @@ use std::time::Duration;
 
 pub use error::{GitError, GitErrorKind};
 pub use remote::{
-    FetchStats, ListingProtocol, RefListing, RemoteRef, SSH_DIR_PREFIX, fetch_commit, list_refs,
+    CheckOutcome, FetchStats, ListingProtocol, RefListing, RemoteRef, check_remote, fetch_commit,
+    list_refs,
 };
+pub use ssh::SSH_DIR_PREFIX;
 pub use tree::{TreeEntry, read_blob, read_tree, tree_id_at};
 
 use crate::crypto::Secret;

@@ -1,9 +1,7 @@
 //! Talking to remotes: ref listing (protocol v2 `ls-refs` filtered to the wanted refs where the
 //! server supports it, the v1 advertisement otherwise) and depth-1 fetches of one commit.
 
-use std::io::Write;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -11,6 +9,7 @@ use std::time::Instant;
 use gix::remote::Direction;
 use gix::remote::fetch::Shallow;
 
+use super::ssh::{SshFiles, configure_ssh};
 use super::{GitAuth, GitError, GitErrorKind, Mirror, RemoteSpec};
 
 /// A ref as the server listed it; tags are peeled to the commit they point at.
@@ -76,6 +75,115 @@ fn list_refs_in(
     remote: &RemoteSpec,
     wanted: &[String],
 ) -> Result<RefListing, GitError> {
+    let specs = listing_specs(wanted);
+    let git_remote = remote_with(repo, remote, &specs)?;
+    let (ref_map, handshake) = connect(&git_remote, remote)?
+        .ref_map(
+            gix::progress::Discard,
+            gix::remote::ref_map::Options::default(),
+        )
+        .map_err(|e| GitError::from_gix("listing refs", &e))?;
+    Ok(RefListing {
+        refs: wanted_refs(&ref_map, wanted),
+        protocol: protocol_of(&handshake),
+    })
+}
+
+/// What one check of a remote found: the listed refs and what was fetched after them.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub refs: Vec<RemoteRef>,
+    /// How the server answered; gix reports it only once a pack was asked for.
+    pub protocol: Option<ListingProtocol>,
+    /// The commits fetched into the mirror (those the caller picked that it lacked).
+    pub fetched: Vec<String>,
+    pub stats: FetchStats,
+}
+
+/// A check of a remote over one connection: lists `wanted` (as [`list_refs`] does), asks `pick`
+/// which listed commits the caller needs, and fetches those the mirror lacks (depth 1) on the
+/// same connection, so a check costs exactly one ref listing whether or not anything moved.
+/// A picked commit that the server did not send is a `RefNotFound` error.
+pub fn check_remote(
+    mirror: &Mirror,
+    remote: &RemoteSpec,
+    wanted: &[String],
+    pick: impl FnOnce(&[RemoteRef]) -> Vec<String>,
+    interrupt: &AtomicBool,
+) -> Result<CheckOutcome, GitError> {
+    let mut repo = mirror.open_or_init()?;
+    let ssh = configure_ssh(&mut repo, mirror, remote)?;
+    check_remote_in(&repo, mirror, remote, wanted, pick, interrupt)
+        .map_err(|e| SshFiles::explain(ssh.as_ref(), e))
+}
+
+fn check_remote_in(
+    repo: &gix::Repository,
+    mirror: &Mirror,
+    remote: &RemoteSpec,
+    wanted: &[String],
+    pick: impl FnOnce(&[RemoteRef]) -> Vec<String>,
+    interrupt: &AtomicBool,
+) -> Result<CheckOutcome, GitError> {
+    let started = Instant::now();
+    let specs = listing_specs(wanted);
+    let git_remote = remote_with(repo, remote, &specs)?;
+    let prepared = connect(&git_remote, remote)?
+        .prepare_fetch(
+            gix::progress::Discard,
+            gix::remote::ref_map::Options::default(),
+        )
+        .map_err(|e| GitError::from_gix("listing refs", &e))?;
+    let refs = wanted_refs(prepared.ref_map(), wanted);
+    let mut missing = Vec::new();
+    for commit in pick(&refs) {
+        let id = object_id(&commit)?;
+        if repo.find_commit(id).is_err() && !missing.contains(&commit) {
+            missing.push(commit);
+        }
+    }
+    if missing.is_empty() {
+        // Dropping the prepared fetch ends the conversation without asking for a pack.
+        drop(prepared);
+        return Ok(CheckOutcome {
+            refs,
+            protocol: None,
+            fetched: Vec::new(),
+            stats: FetchStats {
+                duration: started.elapsed(),
+                ..FetchStats::default()
+            },
+        });
+    }
+    let outcome = prepared
+        .with_shallow(Shallow::DepthAtRemote(NonZeroU32::MIN))
+        .receive(gix::progress::Discard, interrupt)
+        .map_err(|e| GitError::from_gix("fetching", &e))?;
+    let bytes = pack_bytes(&outcome.status);
+    let repo = mirror.open()?;
+    for commit in &missing {
+        if repo.find_commit(object_id(commit)?).is_err() {
+            return Err(GitError::new(
+                GitErrorKind::RefNotFound,
+                format!("commit {commit} was listed but the server did not send it"),
+            ));
+        }
+    }
+    Ok(CheckOutcome {
+        refs,
+        protocol: Some(protocol_of(&outcome.handshake)),
+        fetched: missing,
+        stats: FetchStats {
+            bytes,
+            duration: started.elapsed(),
+            fetched: true,
+        },
+    })
+}
+
+/// Refspecs for a listing of `wanted`: each wanted ref (forced, history may be rewritten) into
+/// Berth's own namespace of the mirror; `HEAD` as it is.
+fn listing_specs(wanted: &[String]) -> Vec<String> {
     let specs: Vec<String> = wanted
         .iter()
         .map(|name| {
@@ -83,35 +191,55 @@ fn list_refs_in(
                 "HEAD".to_owned()
             } else {
                 format!(
-                    "{name}:refs/berth/listed/{}",
+                    "+{name}:refs/berth/listed/{}",
                     name.trim_start_matches("refs/")
                 )
             }
         })
         .collect();
-    let specs = if specs.is_empty() {
+    if specs.is_empty() {
         vec!["HEAD".to_owned()]
     } else {
         specs
-    };
-    let git_remote = repo
+    }
+}
+
+/// An anonymous remote at the spec's URL with these fetch refspecs and no tag following.
+fn remote_with<'repo>(
+    repo: &'repo gix::Repository,
+    remote: &RemoteSpec,
+    specs: &[String],
+) -> Result<gix::Remote<'repo>, GitError> {
+    Ok(repo
         .remote_at(remote.url.as_str())
         .and_then(|r| r.with_refspecs(specs.iter().map(String::as_str), Direction::Fetch))
         .map_err(|e| GitError::from_gix("preparing the remote", &e))?
-        .with_fetch_tags(gix::remote::fetch::Tags::None);
-    let connection = git_remote
+        .with_fetch_tags(gix::remote::fetch::Tags::None))
+}
+
+/// Connects with the spec's credentials and transport options (nothing from git config).
+fn connect<'remote, 'repo>(
+    git_remote: &'remote gix::Remote<'repo>,
+    remote: &RemoteSpec,
+) -> Result<
+    gix::remote::Connection<
+        'remote,
+        'static,
+        'repo,
+        Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
+    >,
+    GitError,
+> {
+    Ok(git_remote
         .connect(Direction::Fetch)
-        .map_err(|e| GitError::from_gix("connecting", &e))?;
-    let connection = connection
+        .map_err(|e| GitError::from_gix("connecting", &e))?
         .with_credentials(credentials(&remote.auth))
-        .with_transport_options(transport_options(remote));
-    let (ref_map, handshake) = connection
-        .ref_map(
-            gix::progress::Discard,
-            gix::remote::ref_map::Options::default(),
-        )
-        .map_err(|e| GitError::from_gix("listing refs", &e))?;
-    let mut out = Vec::new();
+        .with_transport_options(transport_options(remote)))
+}
+
+/// The wanted refs of a ref map (all of them when nothing in particular is wanted).
+fn wanted_refs(ref_map: &gix::remote::fetch::RefMap, wanted: &[String]) -> Vec<RemoteRef> {
+    let mut refs = Vec::new();
     for r in &ref_map.remote_refs {
         let (name, commit) = match r {
             gix::protocol::handshake::Ref::Peeled {
@@ -131,19 +259,38 @@ fn list_refs_in(
             gix::protocol::handshake::Ref::Unborn { .. } => continue,
         };
         if wanted.is_empty() || wanted.contains(&name) {
-            out.push(RemoteRef { name, commit });
+            refs.push(RemoteRef { name, commit });
         }
     }
-    let protocol = match handshake.server_protocol_version {
+    refs
+}
+
+fn protocol_of(handshake: &gix::protocol::Handshake) -> ListingProtocol {
+    match handshake.server_protocol_version {
         gix::protocol::transport::Protocol::V2 => ListingProtocol::V2,
         gix::protocol::transport::Protocol::V0 | gix::protocol::transport::Protocol::V1 => {
             ListingProtocol::V1
         }
-    };
-    Ok(RefListing {
-        refs: out,
-        protocol,
-    })
+    }
+}
+
+fn object_id(commit: &str) -> Result<gix::ObjectId, GitError> {
+    gix::ObjectId::from_hex(commit.as_bytes())
+        .map_err(|e| GitError::new(GitErrorKind::Other, format!("bad commit id {commit}: {e}")))
+}
+
+/// Pack bytes a fetch received.
+fn pack_bytes(status: &gix::remote::fetch::Status) -> u64 {
+    match status {
+        gix::remote::fetch::Status::Change {
+            write_pack_bundle, ..
+        } => write_pack_bundle
+            .data_path
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len()),
+        gix::remote::fetch::Status::NoPackReceived { .. } => 0,
+    }
 }
 
 /// Fetches exactly `commit` with depth 1 into the mirror (nothing when it is already there).
@@ -155,8 +302,7 @@ pub fn fetch_commit(
 ) -> Result<FetchStats, GitError> {
     let started = Instant::now();
     let mut repo = mirror.open_or_init()?;
-    let id = gix::ObjectId::from_hex(commit.as_bytes())
-        .map_err(|e| GitError::new(GitErrorKind::Other, format!("bad commit id {commit}: {e}")))?;
+    let id = object_id(commit)?;
     if repo.find_commit(id).is_ok() {
         return Ok(FetchStats {
             duration: started.elapsed(),
@@ -194,17 +340,8 @@ fn receive_commit(
     // would hold every ref. This glob matches nothing and narrows that listing to nothing: the
     // commit comes from the check's own listing, never from this one.
     let narrow = "refs/berth-none/*:refs/berth-none/*";
-    let git_remote = repo
-        .remote_at(remote.url.as_str())
-        .and_then(|r| r.with_refspecs([spec.as_str(), narrow], Direction::Fetch))
-        .map_err(|e| GitError::from_gix("preparing the remote", &e))?
-        .with_fetch_tags(gix::remote::fetch::Tags::None);
-    let connection = git_remote
-        .connect(Direction::Fetch)
-        .map_err(|e| GitError::from_gix("connecting", &e))?
-        .with_credentials(credentials(&remote.auth))
-        .with_transport_options(transport_options(remote));
-    let outcome = connection
+    let git_remote = remote_with(repo, remote, &[spec, narrow.to_owned()])?;
+    let outcome = connect(&git_remote, remote)?
         .prepare_fetch(
             gix::progress::Discard,
             gix::remote::ref_map::Options::default(),
@@ -213,16 +350,7 @@ fn receive_commit(
         .with_shallow(Shallow::DepthAtRemote(NonZeroU32::MIN))
         .receive(gix::progress::Discard, interrupt)
         .map_err(|e| GitError::from_gix("fetching", &e))?;
-    Ok(match &outcome.status {
-        gix::remote::fetch::Status::Change {
-            write_pack_bundle, ..
-        } => write_pack_bundle
-            .data_path
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map_or(0, |m| m.len()),
-        gix::remote::fetch::Status::NoPackReceived { .. } => 0,
-    })
+    Ok(pack_bytes(&outcome.status))
 }
 
 /// The credentials callback: the configured account, or a refusal (never the server's helpers).
@@ -299,151 +427,4 @@ fn transport_options(remote: &RemoteSpec) -> Box<dyn std::any::Any> {
         backend: Some(backend),
         ..http::Options::default()
     })
-}
-
-/// How the per-operation SSH directories inside a mirror are named.
-pub const SSH_DIR_PREFIX: &str = "berth-ssh-";
-
-/// A private directory (0700) holding the SSH key and known_hosts (0600) of one operation, and
-/// what ssh wrote to stderr; removed on drop.
-struct SshFiles {
-    dir: tempfile::TempDir,
-}
-
-impl SshFiles {
-    /// Explains a failed operation with what ssh said: its stderr goes to a file, never to
-    /// Berth's own stderr, and names the cause (refused key, unknown host key, …) far better
-    /// than the broken pipe gix sees.
-    fn explain(files: Option<&Self>, e: GitError) -> GitError {
-        let Some(said) = files.and_then(Self::stderr) else {
-            return e;
-        };
-        let kind = match super::error::classify(&said) {
-            GitErrorKind::Other => e.kind,
-            kind => kind,
-        };
-        GitError::new(kind, format!("{} (ssh: {said})", e.detail))
-    }
-
-    /// ssh's stderr, banner lines dropped, on one line; `None` when it said nothing.
-    fn stderr(&self) -> Option<String> {
-        let text = std::fs::read_to_string(self.dir.path().join("stderr")).ok()?;
-        let said: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '@'))
-            .collect();
-        let said = said.join(" / ");
-        (!said.is_empty()).then(|| said.chars().take(800).collect())
-    }
-}
-
-/// For ssh URLs, points `core.sshCommand` (in memory only) at a key and known_hosts file written
-/// to a private temp dir, with strict host key checking and no agent, prompt or user config. The
-/// dir lives in the mirror (Berth's data dir, not a shared /tmp) and goes with the operation.
-fn configure_ssh(
-    repo: &mut gix::Repository,
-    mirror: &Mirror,
-    remote: &RemoteSpec,
-) -> Result<Option<SshFiles>, GitError> {
-    let GitAuth::Ssh {
-        private_key,
-        known_hosts,
-    } = &remote.auth
-    else {
-        return Ok(None);
-    };
-    let dir = tempfile::Builder::new()
-        .prefix(SSH_DIR_PREFIX)
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir_in(mirror.path())
-        .map_err(|e| GitError::io("creating the ssh dir", &e))?;
-    let key_path = dir.path().join("id");
-    let hosts_path = dir.path().join("known_hosts");
-    write_private(&key_path, private_key.expose().as_bytes())?;
-    write_private(&hosts_path, known_hosts.as_bytes())?;
-    let command = ssh_command(
-        &key_path,
-        &hosts_path,
-        &dir.path().join("stderr"),
-        remote.timeout.as_secs().max(1),
-    );
-    let mut config = repo.config_snapshot_mut();
-    config
-        .set_raw_value(gix::config::tree::Core::SSH_COMMAND, command.as_str())
-        .map_err(|e| GitError::new(GitErrorKind::Other, format!("configuring ssh: {e}")))?;
-    // Saves gix a `ssh -G` run to find out which ssh this is.
-    config
-        .set_value(&gix::config::tree::Ssh::VARIANT, "ssh")
-        .map_err(|e| GitError::new(GitErrorKind::Other, format!("configuring ssh: {e}")))?;
-    config
-        .commit()
-        .map_err(|e| GitError::from_gix("configuring ssh", &e))?;
-    Ok(Some(SshFiles { dir }))
-}
-
-/// The ssh command line: only this key, only these known hosts, no prompts, no agent, no user
-/// config, bounded connect and liveness; stderr into `stderr` (gix appends its arguments at
-/// `"$@"`, and the shell it runs the command with does the redirection).
-pub(crate) fn ssh_command(
-    key: &std::path::Path,
-    hosts: &std::path::Path,
-    stderr: &std::path::Path,
-    timeout: u64,
-) -> String {
-    format!(
-        "ssh -F /dev/null -i '{}' -o IdentitiesOnly=yes -o IdentityAgent=none \
-         -o UserKnownHostsFile='{}' -o GlobalKnownHostsFile=/dev/null \
-         -o StrictHostKeyChecking=yes -o BatchMode=yes -o PreferredAuthentications=publickey \
-         -o ConnectTimeout={timeout} -o ServerAliveInterval={timeout} -o ServerAliveCountMax=2 \
-         \"$@\" 2>>'{}'",
-        key.display(),
-        hosts.display(),
-        stderr.display()
-    )
-}
-
-fn write_private(path: &PathBuf, contents: &[u8]) -> Result<(), GitError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| GitError::io("writing ssh material", &e))?;
-    f.write_all(contents)
-        .and_then(|()| {
-            if contents.ends_with(b"\n") {
-                Ok(())
-            } else {
-                f.write_all(b"\n")
-            }
-        })
-        .map_err(|e| GitError::io("writing ssh material", &e))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_ssh_command_pins_the_key_and_known_hosts_and_never_prompts() {
-        let cmd = super::ssh_command(
-            std::path::Path::new("/tmp/x/id"),
-            std::path::Path::new("/tmp/x/known_hosts"),
-            std::path::Path::new("/tmp/x/stderr"),
-            20,
-        );
-        for part in [
-            "-F /dev/null",
-            "-i '/tmp/x/id'",
-            "IdentitiesOnly=yes",
-            "UserKnownHostsFile='/tmp/x/known_hosts'",
-            "StrictHostKeyChecking=yes",
-            "BatchMode=yes",
-            "ConnectTimeout=20",
-            "IdentityAgent=none",
-            "\"$@\" 2>>'/tmp/x/stderr'",
-        ] {
-            assert!(cmd.contains(part), "{cmd} lacks {part}");
-        }
-    }
 }

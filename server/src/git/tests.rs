@@ -154,6 +154,61 @@ fn https_with_basic_auth_and_a_ca_bundle_works_and_failures_are_explained() {
 }
 
 #[test]
+fn a_check_lists_once_and_fetches_what_moved_on_the_same_connection() {
+    let repo = GitRepo::with_files("app", &[("deploy/a.yaml", "a: 1\n")]);
+    let server = GitHttpServer::http().serve(&[&repo]);
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = Mirror::new(dir.path().join("m.git"));
+    let remote = spec(server.url(&repo), GitAuth::None);
+    let wanted = vec!["refs/heads/main".to_owned()];
+    let all =
+        |refs: &[RemoteRef]| -> Vec<String> { refs.iter().map(|r| r.commit.clone()).collect() };
+    let check = |pick: &dyn Fn(&[RemoteRef]) -> Vec<String>| {
+        check_remote(&mirror, &remote, &wanted, pick, &AtomicBool::new(false)).unwrap()
+    };
+    let first = repo.head("main");
+
+    // Nothing wanted by the caller: one listing, no pack asked for.
+    let out = check(&|_| Vec::new());
+    assert_eq!(out.refs.len(), 1);
+    assert_eq!(out.refs[0].commit, first);
+    assert!(out.fetched.is_empty() && !out.stats.fetched);
+    assert_eq!((server.stats().ls_refs, server.stats().fetches), (1, 0));
+
+    // The caller wants the listed commit: fetched on the listing's connection, no second listing.
+    let out = check(&all);
+    assert_eq!(out.fetched, vec![first.clone()]);
+    assert_eq!(out.protocol, Some(ListingProtocol::V2));
+    assert_eq!((server.stats().ls_refs, server.stats().fetches), (2, 1));
+    assert_eq!(
+        tree_id_at(&mirror, &first, "deploy").unwrap().unwrap(),
+        repo.tree_id(&first, "deploy")
+    );
+
+    // Already in the mirror: nothing fetched.
+    let out = check(&all);
+    assert!(out.fetched.is_empty());
+    assert_eq!((server.stats().ls_refs, server.stats().fetches), (3, 1));
+
+    // A force-pushed branch: the rewritten commit is fetched (the mirror's ref is forced too).
+    repo.write("deploy/a.yaml", "a: 2\n");
+    let rewritten = repo.amend("rewritten");
+    let out = check(&all);
+    assert_eq!(out.fetched, vec![rewritten.clone()]);
+    assert_eq!((server.stats().ls_refs, server.stats().fetches), (4, 2));
+    assert_ne!(
+        tree_id_at(&mirror, &rewritten, "deploy").unwrap(),
+        tree_id_at(&mirror, &first, "deploy").unwrap()
+    );
+
+    // The mirror is a cache: deleted, the next check rebuilds what it needs in one listing.
+    mirror.delete().unwrap();
+    let out = check(&all);
+    assert_eq!(out.fetched, vec![rewritten.clone()]);
+    assert_eq!(server.stats().ls_refs, 5);
+}
+
+#[test]
 fn a_repository_deleted_upstream_is_not_found_over_git_daemon() {
     let repo = GitRepo::with_files("gone", &[("x", "1")]);
     let daemon = GitDaemon::serve(&[&repo]);

@@ -8,6 +8,7 @@ mod check_requests;
 pub mod credentials;
 mod fields;
 mod group_commit;
+mod mirrors;
 pub mod poller;
 pub mod runner;
 pub mod schedule;

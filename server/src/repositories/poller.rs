@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::store::{self, CheckRecord, ClaimedCheck};
 use super::{Repositories, RepositoryError};
 use crate::events::{EventBus, ServerEvent};
-use crate::git::{GitError, GitErrorKind};
+use crate::git::{GitError, GitErrorKind, RemoteRef};
 use crate::stacks::{self, TrackedRef, TrackedStack};
 
 /// How long a claimed check's lease lasts; the replica running it renews it every minute, so a
@@ -32,8 +32,6 @@ use crate::stacks::{self, TrackedRef, TrackedStack};
 const LEASE_SECS: i64 = 180;
 /// Finished checks are kept this many days.
 const CHECK_RETENTION_DAYS: i32 = 30;
-/// A mirror with more packs than this is deleted (gix does no gc); the next fetch rebuilds it.
-const MAX_MIRROR_PACKS: usize = 64;
 
 #[derive(Clone)]
 pub struct Poller {
@@ -197,9 +195,10 @@ impl Poller {
             .into_iter()
             .collect();
         let root = self.repos.git.mirrors_dir();
-        let removed = tokio::task::spawn_blocking(move || clean_mirrors(&root, &known))
-            .await
-            .map_err(|e| RepositoryError::Internal(e.to_string()))?;
+        let removed =
+            tokio::task::spawn_blocking(move || super::mirrors::clean_mirrors(&root, &known))
+                .await
+                .map_err(|e| RepositoryError::Internal(e.to_string()))?;
         if pruned > 0 || removed > 0 {
             tracing::info!(
                 pruned_checks = pruned,
@@ -278,31 +277,57 @@ impl Poller {
         }
         let id = row.repository_id;
         let label = row.name.as_str();
-        let listed = match self
+        // Which listed commits are new to some stack: those are fetched on the listing's own
+        // connection (one ref listing per check, never a re-listing after fetching).
+        let wants: Vec<(Vec<String>, Option<String>)> = tracked
+            .iter()
+            .map(|(s, r)| (r.candidates(), s.last_seen_commit.clone()))
+            .collect();
+        let pick = move |refs: &[RemoteRef]| -> Vec<String> {
+            let by_name: HashMap<&str, &str> = refs
+                .iter()
+                .map(|r| (r.name.as_str(), r.commit.as_str()))
+                .collect();
+            wants
+                .iter()
+                .filter_map(|(candidates, seen)| {
+                    let commit = candidates.iter().find_map(|n| by_name.get(n.as_str()))?;
+                    (seen.as_deref() != Some(*commit)).then(|| (*commit).to_owned())
+                })
+                .collect()
+        };
+        let checked = match self
             .repos
             .git
-            .list_refs(id, label, remote.clone(), wanted)
+            .check_remote(id, label, remote.clone(), wanted, pick)
             .await
         {
-            Ok(l) => {
+            Ok(c) => {
                 tracing::debug!(
-                    protocol = l.protocol.as_str(),
-                    refs = l.refs.len(),
+                    protocol = c.protocol.map(crate::git::ListingProtocol::as_str),
+                    refs = c.refs.len(),
+                    fetched = c.fetched.len(),
                     "refs listed"
                 );
-                l.refs
+                c
             }
             Err(e) => {
                 fail(&mut f, &e);
                 return f;
             }
         };
-        let by_name: HashMap<String, String> = listed
+        let by_name: HashMap<String, String> = checked
+            .refs
             .iter()
             .map(|r| (r.name.clone(), r.commit.clone()))
             .collect();
-        f.refs_listed = listed.into_iter().map(|r| (r.name, r.commit)).collect();
-        // Resolve every stack to exactly the commit listed (never re-listed after fetching).
+        f.fetched = checked.fetched;
+        f.refs_listed = checked
+            .refs
+            .into_iter()
+            .map(|r| (r.name, r.commit))
+            .collect();
+        // Resolve every stack to exactly the commit listed.
         let mut to_examine: Vec<(TrackedStack, String)> = Vec::new();
         for (stack, r) in tracked {
             let commit = match &r {
@@ -324,6 +349,7 @@ impl Poller {
                 to_examine.push((stack, commit));
             }
         }
+        // Branches and tags are in the mirror now; a pinned commit is fetched on its own, once.
         let mut fetched_ok: HashMap<String, bool> = HashMap::new();
         for (stack, commit) in to_examine {
             if !fetched_ok.contains_key(&commit) {
@@ -497,57 +523,4 @@ fn trees_json(trees: Vec<(String, Option<String>)>) -> Value {
             .map(|(p, id)| (p, id.map_or(Value::Null, Value::String)))
             .collect(),
     )
-}
-
-/// Removes mirrors of unknown repositories and mirrors with too many packs; returns how many.
-/// A check running on a removed mirror fails at worst once and the next check rebuilds it.
-fn clean_mirrors(root: &std::path::Path, known: &std::collections::HashSet<Uuid>) -> usize {
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let id = name
-            .strip_suffix(".git")
-            .and_then(|s| s.parse::<Uuid>().ok());
-        let packs = std::fs::read_dir(entry.path().join("objects/pack")).map_or(0, |d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
-                .count()
-        });
-        let stale = id.is_none_or(|id| !known.contains(&id));
-        if (stale || packs > MAX_MIRROR_PACKS) && std::fs::remove_dir_all(entry.path()).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mirrors_of_deleted_repositories_and_with_too_many_packs_are_removed() {
-        let root = tempfile::tempdir().unwrap();
-        let keep = Uuid::new_v4();
-        let bloated = Uuid::new_v4();
-        let gone = Uuid::new_v4();
-        for id in [keep, bloated, gone] {
-            std::fs::create_dir_all(root.path().join(format!("{id}.git/objects/pack"))).unwrap();
-        }
-        for i in 0..=MAX_MIRROR_PACKS {
-            std::fs::write(
-                root.path()
-                    .join(format!("{bloated}.git/objects/pack/p{i}.pack")),
-                b"",
-            )
-            .unwrap();
-        }
-        let known = [keep, bloated].into_iter().collect();
-        assert_eq!(clean_mirrors(root.path(), &known), 2);
-        assert!(root.path().join(format!("{keep}.git")).exists());
-        assert!(!root.path().join(format!("{gone}.git")).exists());
-    }
 }

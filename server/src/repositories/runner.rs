@@ -10,7 +10,10 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::git::{self, FetchStats, GitError, GitErrorKind, Mirror, RefListing, RemoteSpec};
+use crate::git::{
+    self, CheckOutcome, FetchStats, GitError, GitErrorKind, Mirror, RefListing, RemoteRef,
+    RemoteSpec,
+};
 
 /// Shared by the service (connection tests) and the poller (checks).
 #[derive(Clone)]
@@ -102,6 +105,39 @@ impl GitRunner {
         Ok(listing)
     }
 
+    /// One check over one connection: lists `wanted`, lets `pick` choose the listed commits the
+    /// caller needs, and fetches those the mirror lacks (one ref listing in all).
+    pub async fn check_remote<P>(
+        &self,
+        repository_id: Uuid,
+        label: &str,
+        remote: RemoteSpec,
+        wanted: Vec<String>,
+        pick: P,
+    ) -> Result<CheckOutcome, GitError>
+    where
+        P: FnOnce(&[RemoteRef]) -> Vec<String> + Send + 'static,
+    {
+        metrics::counter!("berth_git_ref_listings_total", "repository" => label.to_owned())
+            .increment(1);
+        let mirror = self.mirror(repository_id);
+        let timeout = self.timeout;
+        let outcome = self
+            .run("check", label, move || {
+                with_interrupt(timeout * 4, |interrupt| {
+                    git::check_remote(&mirror, &remote, &wanted, pick, interrupt)
+                })
+            })
+            .await?;
+        if let Some(protocol) = outcome.protocol {
+            metrics::counter!("berth_git_ref_listings_by_protocol_total",
+                "repository" => label.to_owned(), "protocol" => protocol.as_str())
+            .increment(1);
+        }
+        record_fetch(label, &outcome.stats);
+        Ok(outcome)
+    }
+
     /// Fetches exactly `commit` (depth 1) into the mirror.
     pub async fn fetch_commit(
         &self,
@@ -114,31 +150,12 @@ impl GitRunner {
         let timeout = self.timeout;
         let stats = self
             .run("fetch", label, move || {
-                // The interrupt flag stops a fetch that outlives its time budget.
-                let interrupt = Arc::new(AtomicBool::new(false));
-                let flag = interrupt.clone();
-                let watchdog = std::thread::spawn(move || {
-                    let deadline = Instant::now() + timeout * 4;
-                    while Instant::now() < deadline {
-                        if Arc::strong_count(&flag) == 1 {
-                            return;
-                        }
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
-                });
-                let result = git::fetch_commit(&mirror, &remote, &commit, &interrupt);
-                drop(interrupt);
-                let _ = watchdog.join();
-                result
+                with_interrupt(timeout * 4, |interrupt| {
+                    git::fetch_commit(&mirror, &remote, &commit, interrupt)
+                })
             })
             .await?;
-        if stats.fetched {
-            metrics::counter!("berth_git_fetches_total", "repository" => label.to_owned())
-                .increment(1);
-            metrics::counter!("berth_git_fetch_bytes_total", "repository" => label.to_owned())
-                .increment(stats.bytes);
-        }
+        record_fetch(label, &stats);
         Ok(stats)
     }
 
@@ -164,5 +181,34 @@ impl GitRunner {
     pub async fn delete_mirror(&self, repository_id: Uuid) {
         let mirror = self.mirror(repository_id);
         let _ = tokio::task::spawn_blocking(move || mirror.delete()).await;
+    }
+}
+
+/// Runs `f` with an interrupt flag that is raised once `budget` has passed, so a fetch that
+/// outlives its time budget stops (the async timeout alone cannot stop a blocking thread).
+fn with_interrupt<T>(budget: Duration, f: impl FnOnce(&AtomicBool) -> T) -> T {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let watchdog = std::thread::spawn(move || {
+        let deadline = Instant::now() + budget;
+        while Instant::now() < deadline {
+            if Arc::strong_count(&flag) == 1 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let result = f(&interrupt);
+    drop(interrupt);
+    let _ = watchdog.join();
+    result
+}
+
+fn record_fetch(label: &str, stats: &FetchStats) {
+    if stats.fetched {
+        metrics::counter!("berth_git_fetches_total", "repository" => label.to_owned()).increment(1);
+        metrics::counter!("berth_git_fetch_bytes_total", "repository" => label.to_owned())
+            .increment(stats.bytes);
     }
 }
