@@ -4,8 +4,6 @@
 //! Knows only HTTP and the API's JSON shapes; the token is kept in a 0600 credentials file
 //! (`~/.config/berth/credentials`) or given as `BERTH_TOKEN`.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::environments::Environment;
+
+mod format;
+
+pub use format::{ago, environment_details, environments_table, table};
 
 /// An error answered by the server (its JSON error shape), or a transport failure.
 #[derive(Debug, thiserror::Error)]
@@ -310,134 +312,4 @@ impl Client {
         }
         self.send(req).await.map(|_| ())
     }
-}
-
-fn tags_text(tags: &BTreeMap<String, String>) -> String {
-    tags.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-pub fn ago(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    let Some(t) = t else { return "never".into() };
-    let secs = (chrono::Utc::now() - t).num_seconds().max(0);
-    match secs {
-        0..60 => format!("{secs}s ago"),
-        60..3600 => format!("{}m ago", secs / 60),
-        3600..86_400 => format!("{}h ago", secs / 3600),
-        _ => format!("{}d ago", secs / 86_400),
-    }
-}
-
-fn json_str<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// Environments as an aligned table.
-pub fn environments_table(envs: &[Environment]) -> String {
-    let mut rows = vec![
-        [
-            "NAME",
-            "STATUS",
-            "VERSION",
-            "NODES",
-            "AUTH",
-            "ACCESS",
-            "SERVER",
-            "TAGS",
-            "LAST SEEN",
-        ]
-        .map(str::to_owned),
-    ];
-    for e in envs {
-        let mut status = e.status.to_string();
-        if e.client_certificate_expiring {
-            status.push_str(" (cert expiring)");
-        }
-        if e.insecure_skip_tls_verify {
-            status.push_str(" (insecure)");
-        }
-        rows.push([
-            e.name.clone(),
-            status,
-            e.kubernetes_version.clone().unwrap_or_else(|| "-".into()),
-            e.node_count.map_or_else(|| "-".into(), |n| n.to_string()),
-            json_str(&e.auth_kind),
-            json_str(&e.permissions.level),
-            e.server_url.clone(),
-            tags_text(&e.tags),
-            ago(e.last_seen_at),
-        ]);
-    }
-    let widths: Vec<usize> = (0..9)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
-    out
-}
-
-/// One environment as `key: value` lines.
-pub fn environment_details(e: &Environment) -> String {
-    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-    let fields = [
-        ("name", e.name.clone()),
-        ("id", e.id.to_string()),
-        ("status", e.status.to_string()),
-        ("server", e.server_url.clone()),
-        ("context", e.context.clone()),
-        ("default namespace", e.default_namespace.clone()),
-        ("tags", tags_text(&e.tags)),
-        ("auth", json_str(&e.auth_kind)),
-        (
-            "access",
-            match &e.permissions.namespace {
-                Some(ns) => format!("{} (namespace {ns})", json_str(&e.permissions.level)),
-                None => json_str(&e.permissions.level),
-            },
-        ),
-        ("ca fingerprint", opt(e.ca_fingerprint.clone())),
-        (
-            "tls verification",
-            if e.insecure_skip_tls_verify {
-                "SKIPPED (insecure)".into()
-            } else {
-                "on".into()
-            },
-        ),
-        (
-            "client certificate expires",
-            match e.client_certificate_expires_at {
-                Some(t) if e.client_certificate_expiring => format!("{t} (expiring soon)"),
-                Some(t) => t.to_string(),
-                None => "-".into(),
-            },
-        ),
-        ("kubernetes version", opt(e.kubernetes_version.clone())),
-        ("nodes", opt(e.node_count.map(|n| n.to_string()))),
-        (
-            "probe latency",
-            opt(e.probe_latency_ms.map(|n| format!("{n} ms"))),
-        ),
-        ("last seen", ago(e.last_seen_at)),
-        ("last probe", ago(e.last_probe_at)),
-        ("last error", opt(e.last_error.clone())),
-        ("credential version", e.credential_version.to_string()),
-    ];
-    let mut out = String::new();
-    for (k, v) in fields {
-        let _ = writeln!(out, "{:<28}{v}", format!("{k}:"));
-    }
-    out
 }

@@ -1,14 +1,17 @@
 //! `berth stack …`: create, ls, show, deploy, preview, rollback, history — thin clients of the
 //! stacks and rollouts API, printing tables or (`-o json`) the API's JSON.
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use clap::{Subcommand, ValueEnum};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::client::{Client, ClientError, ago, path_segment};
+use crate::client::{Client, ClientError, path_segment, table};
+
+mod format;
+
+use format::{preview_text, s, short, time};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
@@ -112,43 +115,6 @@ pub enum StackCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
-}
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(t) => t.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn short(v: &Value) -> String {
-    v.as_str()
-        .map_or_else(|| "-".into(), |c| c.chars().take(12).collect())
-}
-
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut all = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
-    all.extend(rows);
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in all {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
-    out
-}
-
-fn time(v: &Value) -> String {
-    v.as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map_or_else(|| "-".into(), |t| ago(Some(t.with_timezone(&chrono::Utc))))
 }
 
 async fn get(api: &Client, path: &str) -> Result<Value, ClientError> {
@@ -559,47 +525,4 @@ async fn follow(
         Some("succeeded" | "superseded") => Ok(()),
         other => anyhow::bail!("rollout {rollout_id} ended {}", other.unwrap_or("?")),
     }
-}
-
-fn object_name(o: &Value) -> String {
-    let ns = o["namespace"]
-        .as_str()
-        .map(|n| format!("{n}/"))
-        .unwrap_or_default();
-    format!("{} {ns}{}", s(&o["kind"]), s(&o["name"]))
-}
-
-/// A preview as readable text: per environment, created / changed (with field diffs) / pruned.
-fn preview_text(p: &Value) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "commit {}", s(&p["commit"]));
-    for env in p["environments"].as_array().cloned().unwrap_or_default() {
-        let _ = writeln!(out, "\n== {}", s(&env["environment_name"]));
-        if let Some(e) = env["error"].as_str() {
-            let _ = writeln!(out, "  error: {e}");
-            continue;
-        }
-        let pv = &env["preview"];
-        for o in pv["create"].as_array().cloned().unwrap_or_default() {
-            let _ = writeln!(out, "  + {}", object_name(&o));
-        }
-        for c in pv["change"].as_array().cloned().unwrap_or_default() {
-            let _ = writeln!(out, "  ~ {}", object_name(&c["object"]));
-            for f in c["diff"].as_array().cloned().unwrap_or_default() {
-                let _ = writeln!(
-                    out,
-                    "      {}: {} -> {}",
-                    s(&f["path"]),
-                    s(&f["before"]),
-                    s(&f["after"])
-                );
-            }
-        }
-        for o in pv["prune"].as_array().cloned().unwrap_or_default() {
-            let _ = writeln!(out, "  - {}", object_name(&o));
-        }
-        let unchanged = pv["unchanged"].as_array().map_or(0, Vec::len);
-        let _ = writeln!(out, "  ({unchanged} unchanged)");
-    }
-    out
 }
