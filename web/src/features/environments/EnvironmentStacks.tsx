@@ -14,7 +14,7 @@ import { Commit, duration, phaseLabel, StatusBadge, triggerLabel } from "../roll
 import { TargetsTable } from "../stacks/TargetsTable";
 
 export function EnvironmentStacksSection({ environmentId, version }: { environmentId: string; version: number }) {
-  const stacks = useResource(`${environmentId}#${version}`, (signal) => environmentStacks(environmentId, signal));
+  const stacks = useResource(`${environmentId}@${version}`, (signal) => environmentStacks(environmentId, signal));
   return (
     <section className="card" aria-labelledby="env-stacks-title">
       <h2 id="env-stacks-title" className="card-title">

@@ -2,6 +2,7 @@
 // objects to create, to change (field by field) and to prune, and those it would fail on.
 import { useState, type SubmitEvent } from "react";
 import { Link, useParams } from "react-router";
+import { isApiError } from "../../api/errors";
 import { getStack, previewStack } from "../../api/stacks";
 import type { EnvironmentPreview, FieldChange, ObjectRef, StackPreview } from "../../api/types";
 import { Badge } from "../../components/Badge";
@@ -138,7 +139,7 @@ export function PreviewPage() {
   const stack = useResource(id, (signal) => getStack(id, signal));
   const [commitInput, setCommitInput] = useState("");
   const [commit, setCommit] = useState("");
-  const result = useResource(`${id}@${commit}`, (signal) => previewStack(id, commit || undefined, signal));
+  const result = useResource(`${id}@${encodeURIComponent(commit)}`, (signal) => previewStack(id, commit || undefined, signal));
 
   function submit(e: SubmitEvent) {
     e.preventDefault();
@@ -147,6 +148,7 @@ export function PreviewPage() {
   }
 
   const name = stack.data?.name ?? "stack";
+  const commitError = !result.loading && isApiError(result.error) && result.error.field === "commit" ? result.error.message : null;
   return (
     <>
       <PageHeader
@@ -159,7 +161,7 @@ export function PreviewPage() {
       />
       <form className="toolbar" onSubmit={submit} aria-label="Preview options">
         <div className="toolbar-grow">
-          <Field label="Commit" hint="Empty: the latest commit change detection found.">
+          <Field label="Commit" error={commitError} hint="Empty: the latest commit change detection found.">
             {(p) => <input {...p} className="mono" value={commitInput} onChange={(e) => setCommitInput(e.target.value)} autoComplete="off" spellCheck={false} />}
           </Field>
         </div>
@@ -168,7 +170,7 @@ export function PreviewPage() {
         </button>
       </form>
       {result.loading && <LoadingState label="Rendering and dry-running against every target…" />}
-      {!result.loading && result.error !== null && <ErrorState error={result.error} onRetry={result.reload} title="The preview failed" />}
+      {!result.loading && result.error !== null && commitError === null && <ErrorState error={result.error} onRetry={result.reload} title="The preview failed" />}
       {!result.loading && result.data !== null && <PreviewResult preview={result.data} />}
     </>
   );

@@ -20,7 +20,7 @@ export function RepositoryPicker({ control, value, onChange }: { control: Contro
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim(), 250);
   const fetch = useCallback((signal: AbortSignal) => listRepositories({ search: search || undefined }, null, LIMIT, signal), [search]);
-  const found = useResource(`repos:${search}`, fetch);
+  const found = useResource(`repos:${encodeURIComponent(search)}`, fetch);
   const items: Repository[] = found.data?.items ?? [];
   const options = value !== null && !items.some((r) => r.id === value.id) ? [{ id: value.id, name: value.name, url: "" }, ...items] : items;
 

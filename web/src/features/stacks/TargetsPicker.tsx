@@ -21,7 +21,7 @@ export function EnvironmentPicker({ value, onChange, error }: { value: PickedEnv
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim(), 250);
   const fetch = useCallback((signal: AbortSignal) => listEnvironments({ search: search || undefined }, null, LIMIT, signal), [search]);
-  const found = useResource(`envs:${search}`, fetch);
+  const found = useResource(`envs:${encodeURIComponent(search)}`, fetch);
   const picked = new Set(value.map((e) => e.id));
 
   return (
@@ -76,7 +76,7 @@ function useSelectorPreview(selector: string) {
     (signal: AbortSignal) => (debounced === "" ? Promise.resolve(null) : listEnvironments({ selector: debounced }, null, PREVIEW, signal)),
     [debounced],
   );
-  const result = useResource(`selector:${debounced}`, fetch);
+  const result = useResource(`selector:${encodeURIComponent(debounced)}`, fetch);
   return { selector: debounced, settled: debounced === selector.trim(), ...result };
 }
 
