@@ -61,8 +61,10 @@ describe("a stack's page", () => {
     // Only the earlier commit can be rolled back to: the current one is deployed.
     const buttons = await screen.findAllByRole("button", { name: /Roll back to/ });
     expect(buttons).toHaveLength(1);
-    expect(buttons[0]).toHaveTextContent(`Roll back to ${COMMIT_A.slice(0, 7)}`);
-    await user.click(buttons[0] as HTMLElement);
+    const [only] = buttons;
+    if (only === undefined) throw new Error("no rollback button");
+    expect(only).toHaveTextContent(`Roll back to ${COMMIT_A.slice(0, 7)}`);
+    await user.click(only);
     const dialog = await screen.findByRole("dialog", { name: "Roll back shop" });
     await user.click(within(dialog).getByRole("button", { name: "Roll back" }));
     expect(await screen.findByRole("heading", { name: "Rollout of shop" })).toBeInTheDocument();
