@@ -24,13 +24,13 @@ function Diff({ changes }: { changes: FieldChange[] }) {
         <li key={c.path}>
           <code className="diff-path">{c.path}</code>
           {c.before !== null && c.before !== undefined && (
-            <pre className="diff-line diff-del" aria-label={`before: ${show(c.before)}`}>
-              - {show(c.before)}
+            <pre className="diff-line diff-del">
+              <span className="sr-only">before: </span>- {show(c.before)}
             </pre>
           )}
           {c.after !== null && c.after !== undefined ? (
-            <pre className="diff-line diff-add" aria-label={`after: ${show(c.after)}`}>
-              + {show(c.after)}
+            <pre className="diff-line diff-add">
+              <span className="sr-only">after: </span>+ {show(c.after)}
             </pre>
           ) : (
             <span className="muted"> (removed)</span>

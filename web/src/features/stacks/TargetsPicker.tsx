@@ -90,7 +90,7 @@ export function SelectorField({ value, onChange, error }: { value: string; onCha
         <>
           <input {...p} className="mono" value={value} onChange={(e) => onChange(e.target.value)} autoComplete="off" spellCheck={false} placeholder="env=prod" />
           {preview.selector !== "" && (
-            <div className="selector-preview" aria-live="polite" aria-label="Matching environments">
+            <div className="selector-preview" aria-live="polite">
               {!preview.settled || preview.loading ? (
                 <Spinner label="Finding matching environments…" />
               ) : preview.error !== null ? (
