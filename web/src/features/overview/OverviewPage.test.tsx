@@ -52,6 +52,7 @@ describe("the overview", () => {
     renderApp("/");
     expect(await screen.findByRole("link", { name: "Register an environment" })).toHaveAttribute("href", "/environments/new");
     expect(screen.getByRole("link", { name: "Add a repository" })).toHaveAttribute("href", "/repositories/new");
+    expect(screen.getByRole("link", { name: "Create a stack" })).toHaveAttribute("href", "/stacks/new");
   });
 
   it("shows a failure with a way to retry instead of a blank page", async () => {

@@ -59,6 +59,10 @@ export function OverviewPage() {
                 {canAdmin ? <Link to="/repositories/new">Add a repository</Link> : <strong>Add a repository</strong>}: the Git repository that
                 holds your manifests.
               </li>
+              <li>
+                {canAdmin ? <Link to="/stacks/new">Create a stack</Link> : <strong>Create a stack</strong>}: which paths of the repository to deploy
+                to which environments, and how.
+              </li>
             </ol>
             {!canAdmin && <p className="muted">Admins do both; you will see them here once they exist.</p>}
           </section>
