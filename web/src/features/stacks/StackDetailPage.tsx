@@ -23,11 +23,14 @@ import { TargetsTable } from "./TargetsTable";
 type Dialog = { kind: "deploy" } | { kind: "delete" } | { kind: "rollback"; rollout: Rollout } | null;
 type Tab = "targets" | "history";
 
-function concerns(event: ServerEvent, stackId: string): boolean {
+/** Whether an event may change what the page shows: the stack, its rollouts, or a check of its
+ * repository (which records the latest commit). */
+function concerns(event: ServerEvent, stack: { id: string; repository_id: string }): boolean {
   const d = event.data as { id?: unknown; stack_id?: unknown };
-  if (event.kind.startsWith("stack.")) return d.id === stackId;
+  if (event.kind.startsWith("stack.")) return d.id === stack.id;
+  if (event.kind === "repository.checked") return d.id === stack.repository_id;
   if (event.kind === "deployment.started") return true;
-  return d.stack_id === stackId;
+  return d.stack_id === stack.id;
 }
 
 export function StackDetailPage() {
@@ -55,10 +58,10 @@ export function StackDetailPage() {
   }, 500);
 
   useServerEvents(
-    ["stack.", "rollout.created", "deployment.started", "deployment.finished"],
+    ["stack.", "rollout.created", "deployment.started", "deployment.finished", "repository.checked"],
     (event) => {
-      const stackId = data.data?.stack.id;
-      if (stackId === undefined || !concerns(event, stackId)) return;
+      const stack = data.data?.stack;
+      if (stack === undefined || !concerns(event, stack)) return;
       if (event.kind === "stack.deleted") setDeleted(true);
       else refresh();
     },

@@ -31,7 +31,7 @@ export function StacksPage() {
   const fetchPage = useCallback((cursor: string | null, signal: AbortSignal) => listStacks(JSON.parse(key) as StackFilter, cursor, 50, signal), [key]);
   const list = usePagedList(key, fetchPage);
   const reload = useCoalesced(list.reload, 1000);
-  useServerEvents(["stack.", "rollout.created", "deployment.started", "deployment.finished"], reload, list.reload);
+  useServerEvents(["stack.", "rollout.created", "deployment.started", "deployment.finished", "repository.checked"], reload, list.reload);
 
   return (
     <>
