@@ -75,7 +75,7 @@ await scenario("stacks", async (t) => {
     await page.getByText("Created shop.").waitFor();
     const row = page.locator("tbody tr").filter({ hasText: environment });
     // The repository check that creation asks for finds the commit; without auto-deploy it waits.
-    await row.getByText("Out of date").waitFor({ timeout: 30_000 });
+    await row.getByText("Out of date", { exact: true }).waitFor({ timeout: 30_000 });
   });
 
   await t.step("deploy now and watch the rollout finish", async () => {
@@ -84,7 +84,7 @@ await scenario("stacks", async (t) => {
     await dialog.getByRole("button", { name: "Deploy" }).click();
     await page.getByRole("heading", { name: "Rollout of shop" }).waitFor();
     await page.getByText("Deploying shop.").waitFor();
-    await page.getByRole("region", { name: "Rollout" }).getByText("Succeeded").waitFor({ timeout: 30_000 });
+    await page.getByRole("region", { name: "Rollout" }).getByText("Succeeded", { exact: true }).waitFor({ timeout: 30_000 });
     await page.getByText("1 of 1 deployments finished: 1 succeeded, 0 failed").waitFor();
     await page.getByRole("region", { name: "Rollout" }).getByText(firstCommit).waitFor();
     await t.shot("rollout");
@@ -110,7 +110,7 @@ await scenario("stacks", async (t) => {
   await t.step("turn auto-deploy on", async () => {
     await page.getByRole("link", { name: "shop", exact: true }).first().click();
     await page.getByRole("heading", { name: "shop" }).waitFor();
-    await page.locator("tbody tr").filter({ hasText: environment }).getByText("In sync").waitFor();
+    await page.locator("tbody tr").filter({ hasText: environment }).getByText("In sync", { exact: true }).waitFor();
     await page.getByRole("link", { name: "Edit" }).click();
     await page.getByRole("checkbox", { name: /Auto-deploy/ }).check();
     await page.getByRole("button", { name: "Save" }).click();
@@ -131,10 +131,10 @@ await scenario("stacks", async (t) => {
     await waitForCount(rows, 2, 30_000);
     const latest = rows.first();
     await latest.getByText(short(second)).waitFor();
-    await latest.getByText("Succeeded").waitFor({ timeout: 30_000 });
+    await latest.getByText("Succeeded", { exact: true }).waitFor({ timeout: 30_000 });
     await page.getByRole("tab", { name: /Targets/ }).click();
     const target = page.locator("tbody tr").filter({ hasText: environment });
-    await target.getByText("In sync").waitFor();
+    await target.getByText("In sync", { exact: true }).waitFor();
     await target.getByText(short(second)).first().waitFor();
     await t.shot("stack-detail");
     await t.accessible("a stack");
@@ -162,8 +162,8 @@ await scenario("stacks", async (t) => {
     await page.getByRole("button", { name: `Roll back to ${firstCommit.slice(0, 7)}` }).click();
     await page.getByRole("dialog", { name: "Roll back shop" }).getByRole("button", { name: "Roll back" }).click();
     await page.getByRole("heading", { name: "Rollout of shop" }).waitFor();
-    await page.getByRole("region", { name: "Rollout" }).getByText("Rollback").waitFor();
-    await page.getByRole("region", { name: "Rollout" }).getByText("Succeeded").waitFor({ timeout: 30_000 });
+    await page.getByRole("region", { name: "Rollout" }).getByText("Rollback", { exact: true }).waitFor();
+    await page.getByRole("region", { name: "Rollout" }).getByText("Succeeded", { exact: true }).waitFor({ timeout: 30_000 });
     await page.getByRole("link", { name: "shop", exact: true }).click();
     await page.getByText("Auto-deploy paused after rollback").waitFor();
     await page.locator("tbody tr").filter({ hasText: environment }).getByText(short(firstCommit)).first().waitFor();

@@ -36,8 +36,12 @@ const columns: Column<Deployment>[] = [
     header: "Started",
     className: "nowrap",
     cell: (d) => (
-      <Link to={`/deployments/${d.id}`} aria-label={`Deployment of ${d.stack_name} at ${d.commit.slice(0, 10)}`}>
+      <Link to={`/deployments/${d.id}`}>
         <Time value={d.started_at ?? d.created_at} />
+        <span className="sr-only">
+          {" "}
+          deployment of {d.stack_name} at {d.commit.slice(0, 10)}
+        </span>
       </Link>
     ),
   },

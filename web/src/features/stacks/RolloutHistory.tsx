@@ -30,8 +30,9 @@ export function RolloutHistory({ stack, version, onRollback }: { stack: Stack; v
       header: "Started",
       className: "nowrap",
       cell: (r) => (
-        <Link to={`/rollouts/${r.id}`} aria-label={`Rollout of ${r.commit.slice(0, 10)} started ${new Date(r.created_at).toISOString()}`}>
+        <Link to={`/rollouts/${r.id}`}>
           <Time value={r.created_at} />
+          <span className="sr-only"> rollout of {r.commit.slice(0, 10)}</span>
         </Link>
       ),
     },

@@ -32,8 +32,9 @@ export function EnvironmentPicker({ value, onChange, error }: { value: PickedEnv
           {value.map((e) => (
             <li key={e.id} className="chip">
               {e.name}
-              <button type="button" className="btn-icon" aria-label={`Remove ${e.name}`} onClick={() => onChange(value.filter((x) => x.id !== e.id))}>
-                ×
+              <button type="button" className="btn-icon" onClick={() => onChange(value.filter((x) => x.id !== e.id))}>
+                <span aria-hidden="true">×</span>
+                <span className="sr-only">Remove {e.name}</span>
               </button>
             </li>
           ))}

@@ -63,8 +63,12 @@ export function TargetsTable({ targets, by }: { targets: StackTarget[]; by: "env
               <td className="nowrap">
                 {t.last_deployment_id ? (
                   <div className="cell-stack">
-                    <Link to={`/deployments/${t.last_deployment_id}`} aria-label={`Deployment to ${t.environment_name} of ${t.stack_name}`}>
+                    <Link to={`/deployments/${t.last_deployment_id}`}>
                       <StatusBadge status={t.last_deployment_status} />
+                      <span className="sr-only">
+                        {" "}
+                        deployment to {t.environment_name} of {t.stack_name}
+                      </span>
                     </Link>
                     <Time value={t.last_deployed_at} empty="not finished" />
                   </div>
