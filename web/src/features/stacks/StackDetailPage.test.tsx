@@ -26,7 +26,7 @@ describe("a stack's page", () => {
     const row = (await screen.findByRole("link", { name: "prod-us" })).closest("tr");
     if (row === null) throw new Error("no row");
     expect(within(row).getByText("ConfigMap shop/app: forbidden")).toBeInTheDocument();
-    expect(within(row).getByRole("link", { name: /Deployment to prod-us/ })).toHaveAttribute("href", `/deployments/${failing.last_deployment_id}`);
+    expect(within(row).getByRole("link", { name: /deployment to prod-us/ })).toHaveAttribute("href", `/deployments/${failing.last_deployment_id}`);
     expect(screen.getByText(/Auto-deploy paused after rollback/)).toHaveTextContent("or an operator resumes the stack.");
     for (const name of ["Deploy…", "Redeploy", "Resume", "Pause", "Delete"]) expect(screen.queryByRole("button", { name })).not.toBeInTheDocument();
     for (const name of ["Edit", "Preview"]) expect(screen.queryByRole("link", { name })).not.toBeInTheDocument();
