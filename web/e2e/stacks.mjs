@@ -130,7 +130,7 @@ await scenario("stacks", async (t) => {
     const rows = page.getByRole("tabpanel").locator("tbody tr");
     await waitForCount(rows, 2, 30_000);
     const latest = rows.first();
-    await latest.getByText(short(second)).waitFor();
+    await latest.getByText(short(second)).first().waitFor();
     await latest.getByText("Succeeded", { exact: true }).waitFor({ timeout: 30_000 });
     await page.getByRole("tab", { name: /Targets/ }).click();
     const target = page.locator("tbody tr").filter({ hasText: environment });
@@ -147,8 +147,9 @@ await scenario("stacks", async (t) => {
     await page.getByLabel("Commit", { exact: true }).fill(firstCommit);
     await page.getByRole("button", { name: "Preview again" }).click();
     const env = page.getByRole("region", { name: environment });
-    await env.getByText("To change").waitFor({ timeout: 30_000 });
-    await env.getByText("ConfigMap", { exact: false }).first().waitFor();
+    await env.getByRole("heading", { name: /^To change/ }).waitFor({ timeout: 30_000 });
+    await env.getByText("0 to create · 1 to change · 0 to prune", { exact: false }).waitFor();
+    await env.getByText(`ConfigMap ${namespace}/app`, { exact: true }).waitFor();
     await env.getByText("data.k", { exact: false }).waitFor();
     await env.getByText("- v2").waitFor();
     await env.getByText("+ v").waitFor();

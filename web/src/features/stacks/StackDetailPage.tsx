@@ -15,6 +15,7 @@ import { useResource } from "../../lib/useResource";
 import { useCan } from "../auth/useCan";
 import { RolloutHistory } from "./RolloutHistory";
 import { DeleteStackDialog, DeployDialog, RollbackDialog } from "./StackDialogs";
+import { Commit } from "../rollouts/status";
 import { StackFacts } from "./StackFacts";
 import { StackFlags } from "./stackColumns";
 import { SyncBadge } from "./syncState";
@@ -156,8 +157,9 @@ export function StackDetailPage() {
       {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
       {held && (
         <Alert kind="warning">
-          Auto-deploy paused after rollback: commit <code title={s.rollback_hold_commit ?? ""}>{s.rollback_hold_commit?.slice(0, 10)}</code> stays deployed until a
-          new commit arrives{canOperate ? " or you resume the stack." : " or an operator resumes the stack."}
+          Auto-deploy paused after rollback: <Commit sha={s.deployed_commit} /> stays deployed and <Commit sha={s.rollback_hold_commit} />, the commit rolled
+          back from, is not deployed again. Auto-deploy resumes when a new commit arrives
+          {canOperate ? " or you resume the stack." : " or an operator resumes the stack."}
         </Alert>
       )}
       {s.paused && <Alert kind="info">This stack is paused: no change detection and no auto-deploy until it is resumed.</Alert>}

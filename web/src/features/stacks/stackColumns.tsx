@@ -16,7 +16,7 @@ export function StackFlags({ stack }: { stack: Stack }) {
         </Badge>
       )}
       {stack.rollback_hold_commit !== null && (
-        <Badge tone="warn" title="Auto-deploy waits after a rollback until a new commit arrives or the stack is resumed">
+        <Badge tone="warn" title="Auto-deploy holds after a rollback until a new commit arrives or the stack is resumed">
           Held after rollback
         </Badge>
       )}
