@@ -129,8 +129,10 @@ async fn an_admin_creates_deploys_follows_changes_previews_and_rolls_back_a_stac
     let namespace = cluster.namespace("shop").await;
     let res = app
         .admin(Method::POST, "/api/v1/environments")
-        .json(&json!({"name": "e2e-core", "kubeconfig": cluster.admin_kubeconfig(),
-            "tags": {"env": "e2e"}}))
+        .json(
+            &json!({"name": "e2e-core", "kubeconfig": cluster.admin_kubeconfig(),
+            "tags": {"env": "e2e"}}),
+        )
         .send()
         .await
         .unwrap();
