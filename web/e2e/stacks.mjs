@@ -182,4 +182,24 @@ await scenario("stacks", async (t) => {
     await page.getByRole("region", { name: "Stacks" }).getByRole("link", { name: "1 Out of date" }).waitFor();
     await t.shot("overview");
   });
+
+  await t.step("the stack pages in the dark theme", async () => {
+    await page.getByRole("button", { name: "Switch to dark theme" }).click();
+    await page.waitForFunction(() => document.documentElement.dataset.theme === "dark");
+    await nav().getByRole("link", { name: "Stacks" }).click();
+    await page.getByRole("link", { name: "shop" }).click();
+    await page.getByText("Auto-deploy paused after rollback").waitFor();
+    await t.shot("stack-detail-dark");
+    await t.accessible("a stack, dark");
+    await page.getByRole("tab", { name: "History" }).click();
+    await page.getByRole("tabpanel").locator("tbody tr").first().getByRole("link").click();
+    await page.getByRole("heading", { name: "Rollout of shop" }).waitFor();
+    await page.getByRole("region", { name: "Rollout" }).getByText("Succeeded", { exact: true }).waitFor();
+    await t.shot("rollout-dark");
+    await t.accessible("a rollout, dark");
+    await page.getByRole("link", { name: "shop", exact: true }).click();
+    await page.getByRole("link", { name: "Preview" }).click();
+    await page.getByRole("region", { name: environment }).waitFor({ timeout: 30_000 });
+    await t.accessible("a preview, dark");
+  });
 });
