@@ -1,5 +1,5 @@
 // A deployment's per-object results, filtered on the server by action, kind, namespace and name.
-import { useCallback, useState } from "react";
+import { useCallback, useState, type ReactNode } from "react";
 import { listObjects, type ObjectFilter } from "../../api/rollouts";
 import type { DeploymentObject } from "../../api/types";
 import { EmptyState } from "../../components/feedback";
@@ -23,8 +23,8 @@ export const objectColumns: Column<DeploymentObject>[] = [
   { header: "Message", cell: (o) => (o.message ? <span className={o.action === "failed" ? "text-error pre-wrap" : "pre-wrap"}>{o.message}</span> : <span className="muted">—</span>) },
 ];
 
-export function ObjectsTable({ deploymentId, version, initialAction = "" }: { deploymentId: string; version: number; initialAction?: string }) {
-  const [action, setAction] = useState(initialAction);
+export function ObjectsTable({ deploymentId, version, picker }: { deploymentId: string; version: number; picker?: ReactNode }) {
+  const [action, setAction] = useState("");
   const [kind, setKind] = useState("");
   const [namespace, setNamespace] = useState("");
   const [search, setSearch] = useState("");
@@ -50,6 +50,7 @@ export function ObjectsTable({ deploymentId, version, initialAction = "" }: { de
         Objects
       </h2>
       <div className="toolbar" role="search" aria-label="Filter objects">
+        {picker}
         <div className="toolbar-field">
           <label className="toolbar-label" htmlFor="obj-action">
             Action

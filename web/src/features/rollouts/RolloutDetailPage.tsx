@@ -1,5 +1,6 @@
 // One rollout (a stack at a commit, to every target): its deployments progressing live, their
-// errors and where they happened, timings, trigger and actor.
+// errors and where they happened, timings, trigger and actor, and the per-object results of one
+// deployment (the first failed one unless another is picked).
 import { useState } from "react";
 import { Link, useLocation, useParams } from "react-router";
 import { getRollout } from "../../api/rollouts";
@@ -11,6 +12,7 @@ import { Time } from "../../components/Time";
 import { useCoalesced } from "../../lib/useCoalesced";
 import { useResource } from "../../lib/useResource";
 import { deploymentOf, progressObjects } from "./liveProgress";
+import { ObjectsTable } from "./ObjectsTable";
 import { Commit, duration, isActive, phaseLabel, StatusBadge, triggerLabel } from "./status";
 
 function DeploymentsTable({ deployments, live }: { deployments: Deployment[]; live: Record<string, number> }) {
@@ -72,6 +74,8 @@ export function RolloutDetailPage() {
   const notice = (location.state as { notice?: string } | null)?.notice ?? null;
   const rollout = useResource(id, (signal) => getRollout(id, signal));
   const [live, setLive] = useState<Record<string, number>>({});
+  const [picked, setPicked] = useState<string | null>(null);
+  const [objectsVersion, setObjectsVersion] = useState(0);
   const reload = useCoalesced(rollout.reload, 300);
 
   useServerEvents(
@@ -85,7 +89,10 @@ export function RolloutDetailPage() {
       if (!ours) return;
       const objects = progressObjects(event);
       if (objects.length > 0) setLive((l) => ({ ...l, [dep.id]: (l[dep.id] ?? 0) + objects.length }));
-      else reload();
+      else {
+        reload();
+        if (event.kind === "deployment.finished") setObjectsVersion((v) => v + 1);
+      }
     },
     rollout.reload,
   );
@@ -98,6 +105,8 @@ export function RolloutDetailPage() {
   const c = r.deployments;
   const done = c.succeeded + c.failed + c.superseded;
   const failed = r.targets.filter((d) => d.status === "failed");
+  // Objects of one deployment: the one picked, else the first that failed, else the first.
+  const shown = r.targets.find((d) => d.id === picked) ?? failed[0] ?? r.targets[0];
   return (
     <>
       <PageHeader
@@ -164,6 +173,28 @@ export function RolloutDetailPage() {
         </h2>
         <DeploymentsTable deployments={r.targets} live={live} />
       </section>
+      {shown !== undefined && (
+        <ObjectsTable
+          deploymentId={shown.id}
+          version={objectsVersion}
+          picker={
+            r.targets.length > 1 && (
+              <div className="toolbar-field">
+                <label className="toolbar-label" htmlFor="obj-deployment">
+                  Environment
+                </label>
+                <select id="obj-deployment" value={shown.id} onChange={(e) => setPicked(e.target.value)}>
+                  {r.targets.map((d) => (
+                    <option key={d.id} value={d.id}>
+                      {d.environment_name}
+                    </option>
+                  ))}
+                </select>
+              </div>
+            )
+          }
+        />
+      )}
     </>
   );
 }

@@ -17,7 +17,9 @@ describe("rollout and deployment pages", () => {
     const rollout = aRollout({ status: "running", finished_at: null, targets: [running], deployments: { total: 1, queued: 0, running: 1, succeeded: 0, failed: 0, superseded: 0 } });
     const failed = { ...running, rollout_id: rollout.id, status: "failed", error_phase: "apply", error: "ConfigMap shop/app: admission webhook denied", finished_at: new Date().toISOString() };
     const finished = { ...rollout, status: "failed", targets: [failed], deployments: { ...rollout.deployments, running: 0, failed: 1 } };
-    const api = stub().on("GET", `/rollouts/${rollout.id}`, json(rollout), json(finished));
+    const api = stub()
+      .on("GET", `/rollouts/${rollout.id}`, json(rollout), json(finished))
+      .on("GET", `/deployments/${running.id}/objects`, json(page([])), json(page([anObject(1, { name: "app", action: "failed", message: "admission webhook denied" })])));
     renderApp(`/rollouts/${rollout.id}`);
     const row = (await screen.findByRole("link", { name: "prod-eu" })).closest("tr");
     if (row === null) throw new Error("no row");
@@ -31,6 +33,9 @@ describe("rollout and deployment pages", () => {
     expect(await screen.findByRole("alert", {}, { timeout: 3000 })).toHaveTextContent("prod-eu failed while applying: ConfigMap shop/app: admission webhook denied");
     expect(screen.getByText(/1 of 1 deployments finished: 0 succeeded, 1 failed/)).toBeInTheDocument();
     expect(within(row).getByText("Failed")).toBeInTheDocument();
+    // The failed deployment's objects are listed below, reloaded when it finished.
+    const objects = screen.getByRole("region", { name: "Objects" });
+    expect(await within(objects).findByText("admission webhook denied")).toBeInTheDocument();
   });
 
   it("filters a deployment's per-object results on the server", async () => {
