@@ -16,7 +16,7 @@ describe("an environment's stacks and deployment history", () => {
       .on("GET", "/version", json({ version: "1.0.0" }))
       .on("GET", "/auth/me", json(aUser({ role: "viewer" })))
       .on("GET", `/environments/${env.id}`, json(env))
-      .on("GET", `/environments/${env.id}/stacks`, json([target]))
+      .on("GET", `/environments/${env.id}/stacks`, json([target]), json([{ ...target, state: "in_sync", last_deployment_status: "succeeded", last_error: null }]))
       .on("GET", "/deployments", json(page([old])), json(page([fresh, old])));
     renderApp(`/environments/${env.id}`);
 
@@ -33,5 +33,7 @@ describe("an environment's stacks and deployment history", () => {
     await vi.waitFor(() => expect(api.events.open).toBe(1));
     api.events.send("deployment.finished", { id: fresh.id, rollout_id: fresh.rollout_id, stack_id: shop.id, environment_id: env.id, status: "succeeded" });
     await vi.waitFor(() => expect(within(history).getAllByRole("row")).toHaveLength(3), { timeout: 3000 });
+    await vi.waitFor(() => expect(within(row).getByText("In sync")).toBeInTheDocument());
+    expect(within(row).queryByText("ConfigMap shop/app: forbidden")).not.toBeInTheDocument();
   });
 });

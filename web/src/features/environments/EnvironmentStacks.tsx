@@ -1,6 +1,6 @@
 // An environment's stacks (those targeting it, with their sync state there) and its deployment
 // history (paged, newest first). Both reload as deployments there finish.
-import { useCallback } from "react";
+import { useCallback, useEffect, useRef } from "react";
 import { Link } from "react-router";
 import { listDeployments } from "../../api/rollouts";
 import { environmentStacks } from "../../api/stacks";
@@ -14,7 +14,15 @@ import { Commit, duration, phaseLabel, StatusBadge, triggerLabel } from "../roll
 import { TargetsTable } from "../stacks/TargetsTable";
 
 export function EnvironmentStacksSection({ environmentId, version }: { environmentId: string; version: number }) {
-  const stacks = useResource(`${environmentId}@${version}`, (signal) => environmentStacks(environmentId, signal));
+  const stacks = useResource(environmentId, (signal) => environmentStacks(environmentId, signal));
+  // Reload in place (keeping the rows shown) when a deployment there finishes.
+  const reload = useRef(stacks.reload);
+  useEffect(() => {
+    reload.current = stacks.reload;
+  });
+  useEffect(() => {
+    if (version > 0) reload.current();
+  }, [version]);
   return (
     <section className="card" aria-labelledby="env-stacks-title">
       <h2 id="env-stacks-title" className="card-title">
