@@ -83,7 +83,7 @@ describe("the stack form", () => {
       force_conflicts: false,
       paused: false,
     });
-  }, 20_000);
+  }, 60_000);
 
   it("edits only what changed", async () => {
     const stack = aStack({ name: "shop", selector: "env=prod" });
