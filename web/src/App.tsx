@@ -13,6 +13,12 @@ import { RegisterEnvironmentPage } from "./features/environments/RegisterEnviron
 import { RepositoriesPage } from "./features/repositories/RepositoriesPage";
 import { RepositoryDetailPage } from "./features/repositories/RepositoryDetailPage";
 import { EditRepositoryPage, NewRepositoryPage } from "./features/repositories/RepositoryFormPage";
+import { DeploymentDetailPage } from "./features/rollouts/DeploymentDetailPage";
+import { RolloutDetailPage } from "./features/rollouts/RolloutDetailPage";
+import { PreviewPage } from "./features/stacks/PreviewPage";
+import { StackDetailPage } from "./features/stacks/StackDetailPage";
+import { EditStackPage, NewStackPage } from "./features/stacks/StackFormPage";
+import { StacksPage } from "./features/stacks/StacksPage";
 import { AppLayout } from "./layout/AppLayout";
 import { NotFoundPage } from "./layout/NotFoundPage";
 import { ErrorBoundary } from "./components/ErrorBoundary";
@@ -59,6 +65,34 @@ export function App() {
                 </RequireRole>
               }
             />
+            <Route path="stacks" element={<StacksPage />} />
+            <Route
+              path="stacks/new"
+              element={
+                <RequireRole role="admin">
+                  <NewStackPage />
+                </RequireRole>
+              }
+            />
+            <Route path="stacks/:id" element={<StackDetailPage />} />
+            <Route
+              path="stacks/:id/edit"
+              element={
+                <RequireRole role="admin">
+                  <EditStackPage />
+                </RequireRole>
+              }
+            />
+            <Route
+              path="stacks/:id/preview"
+              element={
+                <RequireRole role="operator">
+                  <PreviewPage />
+                </RequireRole>
+              }
+            />
+            <Route path="rollouts/:id" element={<RolloutDetailPage />} />
+            <Route path="deployments/:id" element={<DeploymentDetailPage />} />
             <Route
               path="admin/users"
               element={

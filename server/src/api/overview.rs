@@ -14,6 +14,8 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::environments::EnvironmentSummary;
 use crate::repositories::RepositorySummary;
+use crate::rollouts::{RolloutSummary, store as rollout_store};
+use crate::stacks::StackSummary;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_overview))
@@ -24,10 +26,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct Overview {
     pub environments: EnvironmentSummary,
     pub repositories: RepositorySummary,
+    pub stacks: StackSummary,
+    pub rollouts: RolloutSummary,
 }
 
 /// The fleet at a glance (every role): environments by status, repositories whose last check
-/// failed.
+/// failed, stacks by sync state, rollouts in progress and recently failed.
 #[utoipa::path(get, path = "/overview", tag = "system", security(("bearer" = [])),
     responses((status = 200, body = Overview), (status = 401, body = ErrorBody)))]
 async fn get_overview(
@@ -37,8 +41,14 @@ async fn get_overview(
     caller.principal.require(Role::Viewer)?;
     let environments = state.environments.summary().await?;
     let repositories = state.repositories.summary().await?;
+    let stacks = state.stacks.summary().await?;
+    let rollouts = rollout_store::summary(&state.pool)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(Overview {
         environments,
         repositories,
+        stacks,
+        rollouts,
     }))
 }

@@ -67,6 +67,15 @@ impl Trigger {
     }
 }
 
+/// Rollouts counted for the overview.
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, Eq, sqlx::FromRow)]
+pub struct RolloutSummary {
+    /// Queued or running.
+    pub in_progress: i64,
+    /// Failed (every or some target) and finished within the last 24 hours.
+    pub failed_last_day: i64,
+}
+
 /// A rollout: one stack at one commit, to every target.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Rollout {

@@ -493,6 +493,18 @@ pub async fn list_rollouts(
     Ok(page.finish(items, |r| (r.created_at, r.id)))
 }
 
+/// Rollouts in progress and recently failed (the overview).
+pub async fn summary(db: impl PgExecutor<'_>) -> Result<super::RolloutSummary, sqlx::Error> {
+    sqlx::query_as::<_, super::RolloutSummary>(
+        "select count(*) filter (where status in ('queued', 'running')) as in_progress, \
+           count(*) filter (where status in ('failed', 'partial') \
+             and finished_at > now() - interval '24 hours') as failed_last_day \
+         from rollout",
+    )
+    .fetch_one(db)
+    .await
+}
+
 pub async fn get_rollout(
     db: impl PgExecutor<'_>,
     id: Uuid,

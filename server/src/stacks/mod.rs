@@ -7,7 +7,7 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-pub use model::{Stack, StackError, StackSpec, StackTarget, SyncCounts, SyncState};
+pub use model::{Stack, StackError, StackSpec, StackSummary, StackTarget, SyncCounts, SyncState};
 pub use service::{StackChanges, Stacks};
 
 use chrono::{DateTime, Utc};

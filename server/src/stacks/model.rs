@@ -60,6 +60,19 @@ pub struct SyncCounts {
     pub unknown: i64,
 }
 
+/// Stacks counted by sync state, the worst over their targets (the fleet at a glance).
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, Eq, sqlx::FromRow)]
+pub struct StackSummary {
+    pub total: i64,
+    pub in_sync: i64,
+    pub out_of_date: i64,
+    pub deploying: i64,
+    pub failed: i64,
+    /// No target, or targets never deployed nor checked yet.
+    pub unknown: i64,
+    pub paused: i64,
+}
+
 /// A stack as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Stack {

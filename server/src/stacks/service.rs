@@ -156,6 +156,11 @@ impl Stacks {
             .collect())
     }
 
+    /// Stacks by sync state and paused (the overview).
+    pub async fn summary(&self) -> Result<super::StackSummary, StackError> {
+        Ok(store::summary(&self.pool).await?)
+    }
+
     async fn check_references(&self, spec: &StackSpec) -> Result<(), StackError> {
         let repo = crate::repositories::store::get(&self.pool, spec.repository_id)
             .await

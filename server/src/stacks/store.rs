@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::model::{Stack, StackSpec, StackTarget, SyncCounts, SyncState};
+use super::model::{Stack, StackSpec, StackSummary, StackTarget, SyncCounts, SyncState};
 use super::{DeploymentEvent, TrackedStack};
 use crate::deploy::{ObjectRef, Renderer};
 
@@ -491,6 +491,29 @@ pub async fn count_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)
     );
     sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql))
         .fetch_all(db)
+        .await
+}
+
+/// Stacks by state, and how many are paused (the overview), in one pass.
+pub async fn summary(db: impl PgExecutor<'_>) -> Result<StackSummary, sqlx::Error> {
+    let sql = format!(
+        "select count(*) as total, \
+           count(*) filter (where state = 'in_sync') as in_sync, \
+           count(*) filter (where state = 'out_of_date') as out_of_date, \
+           count(*) filter (where state = 'deploying') as deploying, \
+           count(*) filter (where state = 'failed') as failed, \
+           count(*) filter (where state = 'unknown') as unknown, \
+           count(*) filter (where paused) as paused \
+         from (select s.paused, {STACK_STATE_SQL} as state from stack s \
+           left join lateral (select count(*) filter (where v.state = 'in_sync') as in_sync, \
+             count(*) filter (where v.state = 'out_of_date') as out_of_date, \
+             count(*) filter (where v.state = 'deploying') as deploying, \
+             count(*) filter (where v.state = 'failed') as failed, \
+             count(*) filter (where v.state = 'unknown') as unknown \
+             from stack_target_state v where v.stack_id = s.stack_id) c on true) x"
+    );
+    sqlx::query_as::<_, StackSummary>(sqlx::AssertSqlSafe(sql))
+        .fetch_one(db)
         .await
 }
 

@@ -314,3 +314,53 @@ async fn target_names(f: &Fleet, id: &str) -> Vec<String> {
         .map(|t| t["environment_name"].as_str().unwrap().to_owned())
         .collect()
 }
+
+#[tokio::test]
+async fn the_overview_counts_stacks_by_sync_state_and_failed_rollouts() {
+    let f = Fleet::start(&[
+        ("deploy/a.yaml", &config_map("a", "1")),
+        ("broken/a.yaml", "kind: [unclosed\n"),
+    ])
+    .await;
+    let empty = f.get("/api/v1/overview").await;
+    assert_eq!(
+        empty["stacks"],
+        json!({"total": 0, "in_sync": 0, "out_of_date": 0, "deploying": 0, "failed": 0,
+               "unknown": 0, "paused": 0})
+    );
+    assert_eq!(
+        empty["rollouts"],
+        json!({"in_progress": 0, "failed_last_day": 0})
+    );
+
+    // One stack deploys, one fails to render, one is paused and never deployed.
+    let good = f.stack("good", json!({})).await;
+    let bad = f.stack("bad", json!({"paths": ["broken"]})).await;
+    f.stack("idle", json!({"paused": true, "auto_deploy": false}))
+        .await;
+    f.check().await;
+    assert_eq!(f.nth_rollout(&good, 1).await["status"], "succeeded");
+    assert_eq!(f.nth_rollout(&bad, 1).await["status"], "failed");
+
+    let v = f.get("/api/v1/overview").await;
+    let s = &v["stacks"];
+    assert_eq!(s["total"], 3, "{v}");
+    assert_eq!(s["in_sync"], 1, "{v}");
+    assert_eq!(s["failed"], 1, "{v}");
+    assert_eq!(s["deploying"], 0, "{v}");
+    assert_eq!(s["paused"], 1, "{v}");
+    let by_state: i64 = ["in_sync", "out_of_date", "deploying", "failed", "unknown"]
+        .iter()
+        .map(|k| s[k].as_i64().unwrap())
+        .sum();
+    assert_eq!(by_state, 3, "every stack is in exactly one state: {v}");
+    assert_eq!(
+        v["rollouts"],
+        json!({"in_progress": 0, "failed_last_day": 1}),
+        "{v}"
+    );
+    // The counts agree with the list filter the overview links to.
+    let failed = f.get("/api/v1/stacks?state=failed").await;
+    assert_eq!(failed["items"].as_array().unwrap().len(), 1, "{failed}");
+    assert_eq!(failed["items"][0]["name"], "bad");
+}

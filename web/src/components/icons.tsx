@@ -89,6 +89,12 @@ export const GitIcon = (p: P) => (
     <path d="M6 8.5v7M18 10.5c0 4-6 3-11 5.5" />
   </Icon>
 );
+export const LayersIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="M12 3 3 8l9 5 9-5-9-5Z" />
+    <path d="m3 13 9 5 9-5" />
+  </Icon>
+);
 export const LogoMark = (p: P) => (
   <svg width="24" height="24" viewBox="0 0 32 32" aria-hidden="true" focusable="false" {...p}>
     <rect width="32" height="32" rx="7" fill="var(--accent)" />

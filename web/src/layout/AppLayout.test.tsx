@@ -23,6 +23,7 @@ describe("the app shell", () => {
       "Overview",
       "Environments",
       "Repositories",
+      "Stacks",
       "Users",
       "API tokens",
       "Audit log",
@@ -34,7 +35,7 @@ describe("the app shell", () => {
     stub("viewer");
     renderApp("/admin/users");
     const nav = await screen.findByRole("navigation", { name: "Main" });
-    expect(within(nav).getAllByRole("link").map((l) => l.textContent)).toEqual(["Overview", "Environments", "Repositories", "API tokens"]);
+    expect(within(nav).getAllByRole("link").map((l) => l.textContent)).toEqual(["Overview", "Environments", "Repositories", "Stacks", "API tokens"]);
     expect(screen.getByText("Not allowed")).toBeInTheDocument();
   });
 

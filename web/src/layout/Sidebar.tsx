@@ -2,7 +2,7 @@
 import type { ComponentType, SVGProps } from "react";
 import { NavLink } from "react-router";
 import type { Role } from "../api/types";
-import { GitIcon, HomeIcon, KeyIcon, ListIcon, LogoMark, ServerIcon, UsersIcon } from "../components/icons";
+import { GitIcon, HomeIcon, KeyIcon, LayersIcon, ListIcon, LogoMark, ServerIcon, UsersIcon } from "../components/icons";
 import { useUser } from "../features/auth/AuthContext";
 import { roleRank } from "../features/auth/roles";
 
@@ -21,6 +21,7 @@ const sections: { title: string | null; items: NavItem[] }[] = [
     items: [
       { to: "/environments", label: "Environments", icon: ServerIcon, minRole: "viewer" },
       { to: "/repositories", label: "Repositories", icon: GitIcon, minRole: "viewer" },
+      { to: "/stacks", label: "Stacks", icon: LayersIcon, minRole: "viewer" },
     ],
   },
   {

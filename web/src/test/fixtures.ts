@@ -88,11 +88,127 @@ export function aCheck(overrides: Partial<Schemas["RepositoryCheck"]> = {}): Sch
   };
 }
 
-export function anOverview(overrides: { environments?: Partial<Schemas["EnvironmentSummary"]>; repositories?: Partial<Schemas["RepositorySummary"]> } = {}): Schemas["Overview"] {
+export function anOverview(
+  overrides: {
+    environments?: Partial<Schemas["EnvironmentSummary"]>;
+    repositories?: Partial<Schemas["RepositorySummary"]>;
+    stacks?: Partial<Schemas["StackSummary"]>;
+    rollouts?: Partial<Schemas["RolloutSummary"]>;
+  } = {},
+): Schemas["Overview"] {
   return {
     environments: { total: 0, up: 0, down: 0, unauthorized: 0, unknown: 0, certificates_expiring: 0, insecure: 0, ...overrides.environments },
     repositories: { total: 0, failing: 0, paused: 0, ...overrides.repositories },
+    stacks: { total: 0, in_sync: 0, out_of_date: 0, deploying: 0, failed: 0, unknown: 0, paused: 0, ...overrides.stacks },
+    rollouts: { in_progress: 0, failed_last_day: 0, ...overrides.rollouts },
   };
+}
+
+export const COMMIT_A = "a".repeat(40);
+export const COMMIT_B = "b".repeat(40);
+
+export function aStack(overrides: Partial<Schemas["Stack"]> = {}): Schemas["Stack"] {
+  seq += 1;
+  return {
+    id: uuid(seq),
+    name: `stack-${seq}`,
+    repository_id: uuid(9000),
+    repository_name: "manifests",
+    ref: "main",
+    paths: ["deploy"],
+    watched_paths: [],
+    renderer: "plain",
+    environment_ids: [],
+    selector: "env=prod",
+    default_namespace: null,
+    create_namespace: false,
+    auto_deploy: true,
+    prune: true,
+    wait_for_health: true,
+    health_timeout_seconds: 300,
+    force_conflicts: false,
+    paused: false,
+    rollback_hold_commit: null,
+    latest_commit: COMMIT_B,
+    last_seen_commit: COMMIT_B,
+    deployed_commit: COMMIT_A,
+    deleting: false,
+    sync_state: "out_of_date",
+    targets: { in_sync: 1, out_of_date: 1, deploying: 0, failed: 0, unknown: 0 },
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-01-01T00:00:00Z",
+    ...overrides,
+  };
+}
+
+export function aTarget(stack: Schemas["Stack"], overrides: Partial<Schemas["StackTarget"]> = {}): Schemas["StackTarget"] {
+  seq += 1;
+  return {
+    stack_id: stack.id,
+    stack_name: stack.name,
+    environment_id: uuid(seq),
+    environment_name: `env-${seq}`,
+    environment_status: "up",
+    deployed_commit: stack.deployed_commit,
+    latest_commit: stack.latest_commit,
+    state: "in_sync",
+    last_deployment_id: uuid(seq + 5000),
+    last_deployment_status: "succeeded",
+    last_deployed_at: new Date(Date.now() - 60_000).toISOString(),
+    last_error: null,
+    object_count: 3,
+    ...overrides,
+  };
+}
+
+export function aRollout(overrides: Partial<Schemas["RolloutDetail"]> = {}): Schemas["RolloutDetail"] {
+  seq += 1;
+  return {
+    id: uuid(seq),
+    stack_id: uuid(1),
+    stack_name: "shop",
+    commit: COMMIT_A,
+    trigger: "manual",
+    actor: "ada",
+    deployment_event_id: null,
+    status: "succeeded",
+    created_at: new Date(Date.now() - 120_000).toISOString(),
+    finished_at: new Date(Date.now() - 100_000).toISOString(),
+    deployments: { total: 1, queued: 0, running: 0, succeeded: 1, failed: 0, superseded: 0 },
+    targets: [],
+    ...overrides,
+  };
+}
+
+export function aDeployment(overrides: Partial<Schemas["Deployment"]> = {}): Schemas["Deployment"] {
+  seq += 1;
+  return {
+    id: uuid(seq),
+    rollout_id: uuid(1),
+    stack_id: uuid(1),
+    stack_name: "shop",
+    environment_id: uuid(2),
+    environment_name: "prod-eu",
+    commit: COMMIT_A,
+    kind: "apply",
+    trigger: "manual",
+    actor: "ada",
+    status: "succeeded",
+    attempts: 1,
+    next_attempt_at: new Date().toISOString(),
+    superseded_by: null,
+    error_phase: null,
+    error: null,
+    object_count: 2,
+    created_at: new Date(Date.now() - 120_000).toISOString(),
+    started_at: new Date(Date.now() - 119_000).toISOString(),
+    finished_at: new Date(Date.now() - 110_000).toISOString(),
+    ...overrides,
+  };
+}
+
+export function anObject(seqNo: number, overrides: Partial<Schemas["DeploymentObject"]> = {}): Schemas["DeploymentObject"] {
+  return { seq: seqNo, group: "", version: "v1", kind: "ConfigMap", namespace: "shop", name: `cm-${seqNo}`, action: "created", message: null, ...overrides };
 }
 
 /** A page of items as the list endpoints answer. */

@@ -1,5 +1,5 @@
-// One environment: health, connection and TLS, permissions, settings; live status; and, by role,
-// probe now, edit, rotate the kubeconfig, delete.
+// One environment: health, connection and TLS, permissions, settings, the stacks targeting it and
+// its deployment history; live status; and, by role, probe now, edit, rotate the kubeconfig, delete.
 import { useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { describeError } from "../../api/errors";
@@ -9,11 +9,13 @@ import { useServerEvents } from "../../api/useServerEvents";
 import { Alert, EmptyState, ErrorState, LoadingState } from "../../components/feedback";
 import { PageHeader } from "../../components/PageHeader";
 import { isPast } from "../../lib/format";
+import { useCoalesced } from "../../lib/useCoalesced";
 import { useResource } from "../../lib/useResource";
 import { useCan } from "../auth/useCan";
 import { DeleteEnvironmentDialog } from "./DeleteEnvironmentDialog";
 import { EditEnvironmentDialog } from "./EditEnvironmentDialog";
 import { ConnectionCard, HealthCard, PermissionsCard, SettingsCard } from "./EnvironmentFacts";
+import { EnvironmentDeploymentsSection, EnvironmentStacksSection } from "./EnvironmentStacks";
 import { EnvironmentStatusBadge } from "./EnvironmentStatusBadge";
 import { changeFrom } from "./liveUpdates";
 import { RotateKubeconfigDialog } from "./RotateKubeconfigDialog";
@@ -33,6 +35,17 @@ export function EnvironmentDetailPage() {
   );
   const [probing, setProbing] = useState(false);
   const [deleted, setDeleted] = useState(false);
+  const [deploymentsVersion, setDeploymentsVersion] = useState(0);
+  const refreshDeployments = useCoalesced(() => setDeploymentsVersion((v) => v + 1), 1000);
+
+  useServerEvents(
+    ["deployment.finished", "stack."],
+    (event) => {
+      const d = event.data as { environment_id?: unknown };
+      if (event.kind.startsWith("stack.") || d.environment_id === env.data?.id) refreshDeployments();
+    },
+    refreshDeployments,
+  );
 
   useServerEvents(
     ["environment."],
@@ -124,6 +137,8 @@ export function EnvironmentDetailPage() {
         <PermissionsCard env={e} />
         <SettingsCard env={e} />
       </div>
+      <EnvironmentStacksSection environmentId={e.id} version={deploymentsVersion} />
+      <EnvironmentDeploymentsSection environmentId={e.id} version={deploymentsVersion} />
 
       {dialog === "edit" && <EditEnvironmentDialog env={e} onClose={() => setDialog(null)} onSaved={(x) => changed(x, `Saved ${x.name}.`)} />}
       {dialog === "rotate" && (

@@ -1,6 +1,6 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import { anEnvironment, anOverview, aRepository, page } from "../../test/fixtures";
+import { anEnvironment, anOverview, aRepository, aRollout, page } from "../../test/fixtures";
 import { aUser, apiError, json, mockApi, signedIn } from "../../test/mockApi";
 import { renderApp } from "../../test/render";
 
@@ -23,7 +23,8 @@ describe("the overview", () => {
         json(anOverview({ environments: { total: 12, up: 11, down: 0, unknown: 1 }, repositories: { total: 5, failing: 1, paused: 1 } })),
       )
       .on("GET", "/environments", (call) => json(page(call.query.get("status") === "down" ? [down] : [])))
-      .on("GET", "/repositories", json(page([failing])));
+      .on("GET", "/repositories", json(page([failing])))
+      .on("GET", "/rollouts", json(page([])));
     renderApp("/");
 
     const envs = await screen.findByRole("region", { name: "Environments" });
@@ -47,20 +48,43 @@ describe("the overview", () => {
   });
 
   it("guides admins through the first steps on an empty fleet", async () => {
-    stub("admin").on("GET", "/overview", json(anOverview())).on("GET", "/environments", json(page([]))).on("GET", "/repositories", json(page([])));
+    stub("admin").on("GET", "/overview", json(anOverview())).on("GET", "/environments", json(page([]))).on("GET", "/repositories", json(page([]))).on("GET", "/rollouts", json(page([])));
     renderApp("/");
     expect(await screen.findByRole("link", { name: "Register an environment" })).toHaveAttribute("href", "/environments/new");
     expect(screen.getByRole("link", { name: "Add a repository" })).toHaveAttribute("href", "/repositories/new");
+    expect(screen.getByRole("link", { name: "Create a stack" })).toHaveAttribute("href", "/stacks/new");
   });
 
   it("shows a failure with a way to retry instead of a blank page", async () => {
     stub()
       .on("GET", "/overview", apiError(503, "unavailable", "database unreachable"), json(anOverview()))
       .on("GET", "/environments", json(page([])))
-      .on("GET", "/repositories", json(page([])));
+      .on("GET", "/repositories", json(page([])))
+      .on("GET", "/rollouts", json(page([])));
     const { user } = renderApp("/");
     expect(await screen.findByText("database unreachable")).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Try again" }));
     expect(await screen.findByRole("region", { name: "Environments" })).toBeInTheDocument();
+  });
+
+  it("counts stacks by sync state and lists rollouts in progress and recent failures", async () => {
+    const running = aRollout({ stack_name: "shop", status: "running", finished_at: null });
+    const failed = aRollout({ stack_name: "billing", status: "failed" });
+    const partial = aRollout({ stack_name: "web", status: "partial", created_at: new Date(Date.now() - 3600_000).toISOString() });
+    const api = stub()
+      .on("GET", "/overview", json(anOverview({ stacks: { total: 9, in_sync: 5, out_of_date: 1, deploying: 1, failed: 2, paused: 1 }, rollouts: { in_progress: 1, failed_last_day: 2 } })))
+      .on("GET", "/environments", json(page([])))
+      .on("GET", "/repositories", json(page([])))
+      .on("GET", "/rollouts", (call) => json(page(call.query.get("active") === "true" ? [running] : call.query.get("status") === "failed" ? [failed] : [partial])));
+    renderApp("/");
+    const stacks = await screen.findByRole("region", { name: "Stacks" });
+    expect(within(stacks).getByRole("link", { name: "5 In sync" })).toHaveAttribute("href", "/stacks?state=in_sync");
+    expect(within(stacks).getByRole("link", { name: "2 Failed" })).toHaveAttribute("href", "/stacks?state=failed");
+    expect(within(stacks).getByText(/1 rollout in progress · 2 failed in the last 24 hours/)).toBeInTheDocument();
+    expect(within(stacks).getByRole("link", { name: "shop" })).toHaveAttribute("href", `/rollouts/${running.id}`);
+    const failures = within(stacks).getAllByRole("list").at(-1);
+    if (failures === undefined) throw new Error("no failures list");
+    expect(within(failures).getAllByRole("link").map((l) => l.textContent)).toEqual(["billing", "web"]);
+    expect(api.callsTo("GET", "/rollouts").map((c) => c.query.get("limit"))).toEqual(["8", "8", "8"]);
   });
 });
