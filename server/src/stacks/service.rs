@@ -2,8 +2,6 @@
 //! removing their objects), deploy, redeploy, roll back, pause, resume, preview. Every change is
 //! audited in its own transaction and announced on the event bus. Knows nothing of HTTP.
 
-use std::collections::BTreeMap;
-
 use futures::StreamExt as _;
 use serde::Serialize;
 use serde_json::json;
@@ -146,14 +144,6 @@ impl Stacks {
         environment_id: Uuid,
     ) -> Result<Vec<StackTarget>, StackError> {
         Ok(store::targets_of_environment(&self.pool, environment_id).await?)
-    }
-
-    /// How many stacks are in each sync state.
-    pub async fn counts(&self) -> Result<BTreeMap<String, i64>, StackError> {
-        Ok(store::count_by_state(&self.pool)
-            .await?
-            .into_iter()
-            .collect())
     }
 
     /// Stacks by sync state and paused (the overview).
