@@ -83,9 +83,8 @@ impl Goal {
 /// A number without useless decimals: `60`, `0.5`, `12.3`.
 #[must_use]
 pub fn trim(v: f64) -> String {
-    if v.fract().abs() < 1e-9 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
+    let whole = v.fract().abs() < 1e-9 && v.abs() < 1e15;
+    if whole || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 10.0 {
         format!("{v:.1}")
@@ -145,7 +144,10 @@ impl Report {
     /// Never in practice (a report always serializes).
     pub fn emit(&self, json: bool) {
         if json {
-            println!("{}", serde_json::to_string(self).expect("a report serializes"));
+            println!(
+                "{}",
+                serde_json::to_string(self).expect("a report serializes")
+            );
             return;
         }
         println!("\n{}: {}\n", self.bench, self.setup);

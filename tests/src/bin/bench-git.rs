@@ -254,8 +254,16 @@ async fn main() {
     ));
     for (key, what, r) in [
         ("git.round.first", "poll round time, first sight", first),
-        ("git.round.unchanged", "poll round time, nothing moved", unchanged),
-        ("git.round.changed", "poll round time, one path changed per repository", changed),
+        (
+            "git.round.unchanged",
+            "poll round time, nothing moved",
+            unchanged,
+        ),
+        (
+            "git.round.changed",
+            "poll round time, one path changed per repository",
+            changed,
+        ),
     ] {
         report.push(Figure::new(key, what, "s", vec![r.time.as_secs_f64()]));
     }

@@ -204,7 +204,10 @@ fn main() -> anyhow::Result<()> {
     let profile = std::env::current_exe()?
         .parent()
         .and_then(Path::file_name)
-        .map_or_else(|| "release".to_owned(), |p| p.to_string_lossy().into_owned());
+        .map_or_else(
+            || "release".to_owned(),
+            |p| p.to_string_lossy().into_owned(),
+        );
     let mut benches = Vec::new();
     let mut figures: Vec<FigureResult> = Vec::new();
     for b in plan(args.smoke, args.runs.max(1)) {
@@ -375,7 +378,9 @@ fn table(figures: &[FigureResult]) -> String {
             || "–".to_owned(),
             |p| format!("{} {} (`{}`)", trim(p.stats.median), f.unit, p.name),
         );
-        let ratio = f.ratio.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}×"));
+        let ratio = f
+            .ratio
+            .map_or_else(|| "–".to_owned(), |r| format!("{r:.2}×"));
         let met = match f.met {
             Some(true) => "yes",
             Some(false) => "**no**",

@@ -61,14 +61,26 @@ async fn the_benchmark_suite_runs_every_benchmark_in_its_smallest_configuration(
             f["command"].as_str().unwrap().contains("--smoke"),
             "{key} names no command: {f}"
         );
-        assert!(stdout.contains(f["what"].as_str().unwrap()), "{key} not in the table");
+        assert!(
+            stdout.contains(f["what"].as_str().unwrap()),
+            "{key} not in the table"
+        );
     }
-    let git_ls = figures.iter().find(|f| f["key"] == "git.ls_remote").unwrap();
+    let git_ls = figures
+        .iter()
+        .find(|f| f["key"] == "git.ls_remote")
+        .unwrap();
     assert_eq!(git_ls["peer"]["name"], "git ls-remote");
     assert!(git_ls["ratio"].as_f64().is_some_and(|r| r > 0.0));
     // Every environment of the smoke fleet was probed, and nothing deployed while idle.
-    let deploys = figures.iter().find(|f| f["key"] == "idle.deployments").unwrap();
+    let deploys = figures
+        .iter()
+        .find(|f| f["key"] == "idle.deployments")
+        .unwrap();
     assert_eq!(deploys["stats"]["median"], 0.0, "{deploys}");
     let md = std::fs::read_to_string(out.path().join("RESULTS.md")).unwrap();
-    assert!(md.contains("Machine:") && md.contains("webhook received"), "{md}");
+    assert!(
+        md.contains("Machine:") && md.contains("webhook received"),
+        "{md}"
+    );
 }
