@@ -13,8 +13,7 @@ scripts/ensure-postgres.sh
 
 step "Database server"
 dbdir_file=$(mktemp)
-export BERTH_TEST_DB_DIR_FILE=$dbdir_file
-DATABASE_URL=$(scripts/test-db.sh)
+DATABASE_URL=$(BERTH_TEST_DB_DIR_FILE=$dbdir_file scripts/test-db.sh)
 export DATABASE_URL
 cleanup() {
   local dir

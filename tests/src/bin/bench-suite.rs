@@ -9,6 +9,8 @@
 //! target/release/bench-suite --out bench          # the full suite (what `make bench` runs)
 //! target/release/bench-suite --only webhook,fleet # a subset
 //! target/debug/bench-suite --smoke --out /tmp/x   # the smallest configuration (run by the tests)
+//! # rerun one benchmark, keeping the others' latest results from bench/results.json:
+//! target/release/bench-suite --only fleet --keep
 //! ```
 //! Everything listens on 127.0.0.1; PostgreSQL comes from `DATABASE_URL`.
 
@@ -23,7 +25,7 @@ use anyhow::{Context, bail};
 use berth_tests::bench::{Goal, Report, Stats, trim};
 use berth_tests::process::sibling_binary;
 use clap::Parser;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Parser, Debug)]
 #[command(about = "Run every Berth benchmark and print one table")]
@@ -41,6 +43,13 @@ struct Args {
     /// cores with 3).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Keep the latest results of the benchmarks not run now (from `<out>/results.json`).
+    #[arg(long)]
+    keep: bool,
+    /// `NAME=FILE`: take benchmark NAME's runs from FILE (the JSON lines its `--json` mode printed,
+    /// with the suite's arguments) instead of running it.
+    #[arg(long)]
+    report: Vec<String>,
 }
 
 /// One benchmark binary and how the suite runs it.
@@ -144,9 +153,11 @@ fn group(key: &str) -> &'static str {
 }
 
 /// What the suite learnt about one benchmark.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct BenchResult {
     bin: String,
+    /// When its runs started (benchmarks kept from an earlier suite run keep their date).
+    date: String,
     command: String,
     runs: usize,
     setups: Vec<String>,
@@ -154,15 +165,17 @@ struct BenchResult {
     seconds: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct PeerResult {
     name: String,
     stats: Stats,
     samples: Vec<f64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct FigureResult {
+    /// The benchmark binary that measured it.
+    bench: String,
     key: String,
     figure: String,
     what: String,
@@ -177,7 +190,7 @@ struct FigureResult {
     command: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct Machine {
     nproc: usize,
     memory_gib: f64,
@@ -185,10 +198,10 @@ struct Machine {
     load_average_at_start: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct Results {
     date: String,
-    mode: &'static str,
+    mode: String,
     commit: Option<String>,
     machine: Machine,
     seconds: f64,
@@ -198,7 +211,6 @@ struct Results {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let started = Instant::now();
     let machine = machine();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let profile = std::env::current_exe()?
@@ -208,44 +220,84 @@ fn main() -> anyhow::Result<()> {
             || "release".to_owned(),
             |p| p.to_string_lossy().into_owned(),
         );
+    let mut previous: Option<Results> = if args.keep {
+        let path = args.out.join("results.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--keep reads {}", path.display()))?;
+        Some(serde_json::from_str(&text).context("reading the kept results")?)
+    } else {
+        None
+    };
+    let mut saved: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for r in &args.report {
+        let (name, file) = r.split_once('=').context("--report takes NAME=FILE")?;
+        saved.insert(name.to_owned(), PathBuf::from(file));
+    }
     let mut benches = Vec::new();
     let mut figures: Vec<FigureResult> = Vec::new();
     for b in plan(args.smoke, args.runs.max(1)) {
         if !args.only.is_empty() && !args.only.iter().any(|o| o == b.name) {
+            if let Some(p) = previous.as_mut() {
+                benches.extend(p.benches.extract_if(.., |r| r.bin == b.bin));
+                figures.extend(p.figures.extract_if(.., |f| f.bench == b.bin));
+            }
             continue;
         }
         let command = format!("target/{profile}/{} {}", b.bin, b.args.join(" "))
             .trim_end()
             .to_owned();
+        let mut bench_date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
         let t0 = Instant::now();
+        let mut seconds = None;
         let mut reports = Vec::new();
         let mut errors = Vec::new();
-        for run in 1..=b.runs {
-            eprintln!("bench-suite: {command} (run {run}/{})", b.runs);
-            match run_once(b.bin, &b.args, b.timeout) {
-                Ok(r) => reports.push(r),
-                Err(e) => {
-                    eprintln!("bench-suite: {} run {run} failed: {e:#}", b.bin);
-                    errors.push(format!("run {run}: {e:#}"));
+        if let Some(file) = saved.get(b.name) {
+            eprintln!("bench-suite: {command}: runs read from {}", file.display());
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            for line in text.lines().filter(|l| l.starts_with('{')) {
+                reports.push(serde_json::from_str::<Report>(line).context("a saved report")?);
+            }
+            if reports.is_empty() {
+                errors.push(format!("no report in {}", file.display()));
+            }
+            // The runs' wall time: from the file's creation (the shell's redirect) to its last write.
+            let meta = std::fs::metadata(file)?;
+            if let (Ok(born), Ok(written)) = (meta.created(), meta.modified()) {
+                seconds = written.duration_since(born).ok().map(|d| d.as_secs_f64());
+                bench_date = chrono::DateTime::<chrono::Utc>::from(born)
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string();
+            }
+        } else {
+            for run in 1..=b.runs {
+                eprintln!("bench-suite: {command} (run {run}/{})", b.runs);
+                match run_once(b.bin, &b.args, b.timeout) {
+                    Ok(r) => reports.push(r),
+                    Err(e) => {
+                        eprintln!("bench-suite: {} run {run} failed: {e:#}", b.bin);
+                        errors.push(format!("run {run}: {e:#}"));
+                    }
                 }
             }
         }
-        figures.extend(merge(&reports, &command));
+        figures.extend(merge(&reports, b.bin, &command));
         benches.push(BenchResult {
             bin: b.bin.to_owned(),
+            date: bench_date,
             command,
-            runs: b.runs,
+            runs: reports.len().max(b.runs),
             setups: reports.iter().map(|r| r.setup.clone()).collect(),
             errors,
-            seconds: t0.elapsed().as_secs_f64(),
+            seconds: seconds.unwrap_or_else(|| t0.elapsed().as_secs_f64()),
         });
     }
     let results = Results {
         date,
-        mode: if args.smoke { "smoke" } else { "full" },
+        mode: if args.smoke { "smoke" } else { "full" }.to_owned(),
         commit: git_commit(),
         machine,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: benches.iter().map(|b| b.seconds).sum(),
         benches,
         figures,
     };
@@ -320,7 +372,7 @@ fn run_once(bin: &str, args: &[&str], timeout: Duration) -> anyhow::Result<Repor
 }
 
 /// Merges the runs of one benchmark: samples of the same figure key are pooled.
-fn merge(reports: &[Report], command: &str) -> Vec<FigureResult> {
+fn merge(reports: &[Report], bin: &str, command: &str) -> Vec<FigureResult> {
     let mut order: Vec<String> = Vec::new();
     let mut by_key: BTreeMap<String, berth_tests::bench::Figure> = BTreeMap::new();
     for r in reports {
@@ -351,6 +403,7 @@ fn merge(reports: &[Report], command: &str) -> Vec<FigureResult> {
             });
             let peer_median = peer.as_ref().map(|p| p.stats.median);
             FigureResult {
+                bench: bin.to_owned(),
                 figure: group(&f.key).to_owned(),
                 ratio: peer_median.map(|p| stats.median / p),
                 met: f.goal.and_then(|g| g.met(stats.median, peer_median)),
@@ -415,9 +468,10 @@ fn markdown(r: &Results, table: &str) -> String {
     );
     for b in &r.benches {
         md.push_str(&format!(
-            "- `{}` × {} ({:.0} s): {}\n",
+            "- `{}` × {} ({}, {:.0} s): {}\n",
             b.command,
             b.runs,
+            b.date,
             b.seconds,
             b.setups.first().map_or("no run succeeded", String::as_str)
         ));
