@@ -14,7 +14,7 @@ run: ensure-postgres web ## Build the dashboard and run Berth on the embedded da
 test: ## Run every test: formatting, lints, dashboard checks, Rust unit/API/e2e tests
 	scripts/test.sh
 
-bench: ## Build in release mode and run every benchmark (about 15 min); one table, results in bench/
+bench: ## Build in release mode and run every benchmark (20–30 min); one table, results in bench/
 	scripts/bench.sh
 
 e2e: web ensure-chromium ## Run only the dashboard's real-browser tests (screenshots in web/e2e/screenshots/)
