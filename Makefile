@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help run test e2e web web-deps openapi lint fmt ensure-postgres ensure-chromium clean
+.PHONY: help run test bench e2e web web-deps openapi lint fmt ensure-postgres ensure-chromium clean
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -13,6 +13,9 @@ run: ensure-postgres web ## Build the dashboard and run Berth on the embedded da
 
 test: ## Run every test: formatting, lints, dashboard checks, Rust unit/API/e2e tests
 	scripts/test.sh
+
+bench: ## Build in release mode and run every benchmark (20–30 min); one table, results in bench/
+	scripts/bench.sh
 
 e2e: web ensure-chromium ## Run only the dashboard's real-browser tests (screenshots in web/e2e/screenshots/)
 	$(CARGO) test -p berth-tests --test dashboard

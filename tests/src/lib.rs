@@ -7,9 +7,11 @@
 //!   relay in front of an API server that a test can cut and restore.
 //! - [`cluster::TestCluster`]: the Kubernetes test API server (`kube-test-api`), or a real cluster
 //!   when `BERTH_TEST_KUBECONFIG` names one; per-test namespaces, cleaned up.
+//! - [`bench`]: the benchmarks' JSON report, statistics and `/proc` figures.
 //! - [`browser::Scenario`]: a real-browser scenario (`web/e2e/*.mjs`, headless Chromium) against a
 //!   running Berth.
 pub mod app;
+pub mod bench;
 pub mod browser;
 pub mod cluster;
 pub mod kubeconfig;

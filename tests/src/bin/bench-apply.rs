@@ -7,7 +7,8 @@
 //! the ratio and the goal (Berth ≤ 0.5× kubectl).
 //!
 //! Run: `cargo run --release -p berth-tests --bin bench-apply [-- --objects 200 --runs 5
-//! --parallelism 16]`; `--smoke` is the tiny configuration the test suite runs. Uses a fresh
+//! --parallelism 16]`; `--smoke` is the tiny configuration the test suite runs; `--json` prints
+//! the report the suite driver (`bench-suite`) reads. Uses a fresh
 //! in-process test API server, or the real cluster named by `BERTH_TEST_KUBECONFIG`.
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use berth::deploy::{
     Action, Discoveries, Manifest, MemorySource, Policy, Renderer, StackIdentity, execute, render,
 };
 use berth_tests::TestCluster;
+use berth_tests::bench::{Figure, Goal, Report, ms};
 use clap::Parser;
 use serde_json::Value;
 
@@ -36,6 +38,9 @@ struct Args {
     /// Tiny run (10 objects, 1 run) for the test suite.
     #[arg(long)]
     smoke: bool,
+    /// Print one JSON report line instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The podinfo production overlay, rendered once, without its Namespace and namespaces.
@@ -99,25 +104,6 @@ fn stack_files(n: usize) -> Vec<(String, String)> {
         }
     }
     files
-}
-
-struct Samples(Vec<Duration>);
-
-impl Samples {
-    fn median(&self) -> Duration {
-        let mut v = self.0.clone();
-        v.sort();
-        v[v.len() / 2]
-    }
-    fn spread(&self) -> String {
-        let min = self.0.iter().min().unwrap();
-        let max = self.0.iter().max().unwrap();
-        format!("{}–{}", ms(*min), ms(*max))
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn kubectl_apply(kubeconfig: &Path, cache: &Path, dir: &Path, ns: &str) -> Duration {
@@ -255,42 +241,40 @@ async fn main() {
     } else {
         "in-process test API server"
     };
-    println!(
-        "\n{} objects, {} runs each, Berth parallelism {}, against the {target}\n",
-        args.objects, args.runs, args.parallelism
-    );
-    println!(
-        "| apply | Berth median (min–max) | kubectl median (min–max) | Berth / kubectl | goal | met |"
-    );
-    println!("|---|---|---|---|---|---|");
-    for (label, berth, kube) in [
-        (
-            "first (all created)",
-            Samples(berth_first),
-            Samples(kubectl_first),
+    let mut report = Report::new(
+        "bench-apply",
+        format!(
+            "{} objects (podinfo overlay), {} runs each, Berth parallelism {}, {target}",
+            args.objects, args.runs, args.parallelism
         ),
-        (
-            "again (all unchanged)",
-            Samples(berth_again),
-            Samples(kubectl_again),
-        ),
-    ] {
-        if kube.0.is_empty() {
-            println!(
-                "| {label} | {} ({}) | kubectl not installed | – | ≤ 0.5× | – |",
-                ms(berth.median()),
-                berth.spread()
-            );
-            continue;
-        }
-        let ratio = berth.median().as_secs_f64() / kube.median().as_secs_f64();
-        println!(
-            "| {label} | {} ({}) | {} ({}) | {ratio:.2}× | ≤ 0.5× | {} |",
-            ms(berth.median()),
-            berth.spread(),
-            ms(kube.median()),
-            kube.spread(),
-            if ratio <= 0.5 { "yes" } else { "no" }
-        );
-    }
+    );
+    let samples = |v: &[Duration]| v.iter().map(|d| ms(*d)).collect::<Vec<f64>>();
+    let peer = "kubectl apply --server-side";
+    report.push(
+        Figure::new(
+            "apply.first",
+            &format!(
+                "apply of a {}-object stack, first (all created)",
+                args.objects
+            ),
+            "ms",
+            samples(&berth_first),
+        )
+        .peer(peer, samples(&kubectl_first))
+        .goal(Goal::RatioAtMost(0.5)),
+    );
+    report.push(
+        Figure::new(
+            "apply.again",
+            &format!(
+                "apply of a {}-object stack, again (all unchanged)",
+                args.objects
+            ),
+            "ms",
+            samples(&berth_again),
+        )
+        .peer(peer, samples(&kubectl_again))
+        .goal(Goal::RatioAtMost(0.5)),
+    );
+    report.emit(args.json);
 }

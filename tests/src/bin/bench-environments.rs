@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo build -p berth -p berth-tests --bins
 //! target/debug/bench-environments [ENVIRONMENTS] [SERVERS]     # defaults: 1000 10
+//! target/debug/bench-environments --json 1000 10              # one JSON report line
 //! ```
 //! Needs PostgreSQL at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and
 //! the `berth` binary next to this one (or at `BERTH_BIN`).
@@ -12,43 +13,26 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use berth_tests::app::{admin_database_url, with_database};
+use berth_tests::bench::{BenchDatabase, Figure, Report, status_kb};
 use berth_tests::process::{BerthProcess, PROCESS_ADMIN_PASSWORD};
 use futures::StreamExt;
 use kube_test_api::{Identity, TestApiServer};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-fn status_kb(pid: u32, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    args.retain(|a| a != "--json");
+    let mut args = args.into_iter();
     let count: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
     let servers: usize = args.next().map_or(Ok(10), |a| a.parse())?;
 
-    let db_name = format!("berth_bench_{}", uuid::Uuid::new_v4().simple());
-    let server_url = admin_database_url();
-    let mut conn = PgConnection::connect(&server_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db_name}")))
-        .execute(&mut conn)
-        .await?;
-    let db_url = with_database(&server_url, &db_name);
+    let db = BenchDatabase::create().await?;
     let data_dir = tempfile::tempdir()?;
-    let result = run(count, servers, &db_url, data_dir.path()).await;
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {db_name} with (force)"
-    )))
-    .execute(&mut conn)
-    .await;
+    let result = run(count, servers, &db.url, data_dir.path(), json).await;
+    db.drop_now().await;
     result
 }
 
@@ -57,6 +41,7 @@ async fn run(
     servers: usize,
     db_url: &str,
     data_dir: &std::path::Path,
+    json: bool,
 ) -> anyhow::Result<()> {
     let berth = BerthProcess::start(db_url, data_dir, &[("BERTH_PROBE_INTERVAL", "1h")]).await?;
     let pid = berth.pid();
@@ -142,40 +127,57 @@ async fn run(
     let peak = status_kb(pid, "VmHWM:").unwrap_or(0);
     let rss_end = status_kb(pid, "VmRSS:").unwrap_or(0);
 
-    let mb = |kb: u64| format!("{:.1} MiB", kb as f64 / 1024.0);
-    println!("| measure | value |");
-    println!("|---|---|");
-    println!("| environments / test API servers | {count} / {servers} |");
-    println!(
-        "| registration (32 concurrent requests, each verifies the cluster) | {:.2} s ({:.0}/s) |",
-        register_time.as_secs_f64(),
-        count as f64 / register_time.as_secs_f64()
+    let mib = |kb: u64| kb as f64 / 1024.0;
+    let mut report = Report::new(
+        "bench-environments",
+        format!(
+            "{count} environments over {servers} test API servers; {up} up after the rounds; \
+             Berth RSS idle / registered / end: {:.0} / {:.0} / {:.0} MiB",
+            mib(rss_idle),
+            mib(rss_registered),
+            mib(rss_end)
+        ),
     );
-    println!(
-        "| full probe round, as seen from outside (incl. up to 1 s scheduler tick) | {:.2} s |",
-        round_time.as_secs_f64()
-    );
-    println!(
-        "| full probe round, first to last probe recorded | {:.2} s |",
-        (last - first).num_milliseconds() as f64 / 1000.0
-    );
-    println!(
-        "| second full round (kube clients cached, connections reused) | {:.2} s |",
-        warm_time.as_secs_f64()
-    );
-    println!("| environments up after the rounds | {up} / {count} |");
-    println!(
-        "| selector list `env=prod,region in (eu,us)` (first page of {}) | {:.1} ms |",
-        page["items"].as_array().map_or(0, Vec::len),
-        list_time.as_secs_f64() * 1000.0
-    );
-    println!(
-        "| Berth RSS idle / after registering / at the end | {} / {} / {} |",
-        mb(rss_idle),
-        mb(rss_registered),
-        mb(rss_end)
-    );
-    println!("| Berth peak RSS (VmHWM) | {} |", mb(peak));
+    report.push(Figure::new(
+        "environments.register",
+        "registration (32 concurrent requests, each verifies the cluster)",
+        "s",
+        vec![register_time.as_secs_f64()],
+    ));
+    report.push(Figure::new(
+        "environments.round",
+        "full probe round, as seen from outside (incl. up to 1 s scheduler tick)",
+        "s",
+        vec![round_time.as_secs_f64()],
+    ));
+    report.push(Figure::new(
+        "environments.round_span",
+        "full probe round, first to last probe recorded",
+        "s",
+        vec![(last - first).num_milliseconds() as f64 / 1000.0],
+    ));
+    report.push(Figure::new(
+        "environments.round_warm",
+        "second full round (kube clients cached, connections reused)",
+        "s",
+        vec![warm_time.as_secs_f64()],
+    ));
+    report.push(Figure::new(
+        "environments.list",
+        &format!(
+            "selector list `env=prod,region in (eu,us)`, first page of {}",
+            page["items"].as_array().map_or(0, Vec::len)
+        ),
+        "ms",
+        vec![list_time.as_secs_f64() * 1000.0],
+    ));
+    report.push(Figure::new(
+        "environments.peak_rss",
+        "Berth peak RSS (VmHWM)",
+        "MiB",
+        vec![mib(peak)],
+    ));
+    report.emit(json);
     Ok(())
 }
 

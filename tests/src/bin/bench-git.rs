@@ -3,30 +3,63 @@
 //! and the cost of Berth's ref listing and depth-1 fetch against `git ls-remote` and
 //! `git fetch --depth 1` on the same repositories.
 //!
-//! Run: `cargo run --release -p berth-tests --bin bench-git` (needs PostgreSQL, see DATABASE_URL).
+//! Run: `cargo run --release -p berth-tests --bin bench-git [-- --repos 100 --stacks-per-repo 10]`
+//! (needs PostgreSQL, see DATABASE_URL); `--smoke` is the tiny configuration the test suite runs;
+//! `--json` prints the report the suite driver (`bench-suite`) reads.
 
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use berth::git::{GitAuth, Mirror, RemoteSpec};
 use berth::stacks::store::NewStack;
+use berth_tests::bench::{Figure, Goal, Report, ms};
 use berth_tests::{TestApp, wait_for};
+use clap::Parser;
 use git_fixtures::{GitHttpServer, GitRepo, git};
 use reqwest::Method;
 use serde_json::json;
 
-const REPOS: usize = 100;
-const STACKS_PER_REPO: usize = 10;
+#[derive(Parser, Debug)]
+#[command(about = "Berth's change detection against git ls-remote and git fetch --depth 1")]
+struct Args {
+    /// Repositories, all on one schedule.
+    #[arg(long, default_value_t = 100)]
+    repos: usize,
+    /// Stacks on each repository (each its own path).
+    #[arg(long, default_value_t = 10)]
+    stacks_per_repo: usize,
+    /// Tiny run (5 repositories × 2 stacks) for the test suite.
+    #[arg(long)]
+    smoke: bool,
+    /// Print one JSON report line instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Ref listings, fetches and time of one poll round.
+struct Round {
+    listings: u64,
+    fetches: u64,
+    time: Duration,
+    mean_check_ms: f64,
+}
 
 #[tokio::main]
+#[allow(clippy::too_many_lines)]
 async fn main() {
+    let mut args = Args::parse();
+    if args.smoke {
+        args.repos = 5;
+        args.stacks_per_repo = 2;
+    }
+    let (repos_n, stacks_n) = (args.repos, args.stacks_per_repo);
     let app = TestApp::spawn_with(|c| {
         c.min_poll_interval = Duration::from_secs(1);
         c.git_concurrency = 16;
         c.database_max_connections = 20;
     })
     .await;
-    let files: Vec<(String, String)> = (0..STACKS_PER_REPO)
+    let files: Vec<(String, String)> = (0..stacks_n)
         .map(|i| {
             (
                 format!("stack-{i}/app.yaml"),
@@ -38,7 +71,7 @@ async fn main() {
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
-    let repos: Vec<GitRepo> = (0..REPOS)
+    let repos: Vec<GitRepo> = (0..repos_n)
         .map(|i| GitRepo::with_files(&format!("repo-{i:03}"), &file_refs))
         .collect();
     let server = GitHttpServer::http().serve(&repos.iter().collect::<Vec<_>>());
@@ -56,7 +89,7 @@ async fn main() {
         assert_eq!(res.status(), 201);
         let v: serde_json::Value = res.json().await.unwrap();
         let id: uuid::Uuid = v["repository"]["id"].as_str().unwrap().parse().unwrap();
-        for s in 0..STACKS_PER_REPO {
+        for s in 0..stacks_n {
             berth::stacks::store::insert(
                 &app.pool,
                 &NewStack {
@@ -79,12 +112,9 @@ async fn main() {
         .await
         .unwrap();
 
-    let mut rows = Vec::new();
-    for (round, change) in [
-        ("1: first sight", false),
-        ("2: nothing moved", false),
-        ("3: one path changed in every repository", true),
-    ] {
+    let mut rounds = Vec::new();
+    // 1: first sight, 2: nothing moved, 3: one path changed in every repository.
+    for change in [false, false, true] {
         if change {
             for repo in &repos {
                 repo.commit_files(&[("stack-0/app.yaml", "kind: Secret\n")], "change stack-0");
@@ -111,30 +141,25 @@ async fn main() {
                     .fetch_one(&app.pool)
                     .await
                     .unwrap();
-            (done >= before + i64::try_from(REPOS).unwrap()).then_some(())
+            (done >= before + i64::try_from(repos_n).unwrap()).then_some(())
         })
         .await;
         let elapsed = started.elapsed();
         let stats = server.stats();
-        let events: i64 = sqlx::query_scalar("select count(*) from deployment_event")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
         let mean_ms: f64 = sqlx::query_scalar(
             "select avg(duration_ms)::float8 from (select duration_ms from repository_check \
              where status = 'done' order by finished_at desc limit $1) t",
         )
-        .bind(i64::try_from(REPOS).unwrap())
+        .bind(i64::try_from(repos_n).unwrap())
         .fetch_one(&app.pool)
         .await
         .unwrap();
-        rows.push(format!(
-            "| {round} | {} | {} | {} | {:.2} s | {mean_ms:.0} ms | {events} |",
-            stats.ls_refs,
-            stats.ref_advertisements,
-            stats.fetches,
-            elapsed.as_secs_f64()
-        ));
+        rounds.push(Round {
+            listings: stats.ls_refs + stats.v0_ref_advertisements,
+            fetches: stats.fetches,
+            time: elapsed,
+            mean_check_ms: mean_ms,
+        });
     }
 
     // Raw cost, one repository at a time: Berth's git layer against the git CLI.
@@ -189,33 +214,84 @@ async fn main() {
     }
     let git_fetch = t.elapsed();
 
-    println!(
-        "## Git change detection: {REPOS} repositories, {} stacks, one schedule\n",
-        REPOS * STACKS_PER_REPO
-    );
-    println!(
-        "| round | ls-refs (v2) | ref advertisements | fetches | round time | mean check | deployment events (total) |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    for r in rows {
-        println!("{r}");
-    }
-    let per = |d: Duration| d.as_secs_f64() * 1000.0 / REPOS as f64;
-    println!(
-        "\n| operation ({REPOS} repositories, sequential) | Berth (gix) | git CLI | ratio Berth/git |"
-    );
-    println!("|---|---|---|---|");
-    println!(
-        "| ref listing vs `git ls-remote` | {:.1} ms | {:.1} ms | {:.2} |",
-        per(berth_ls),
-        per(git_ls),
-        berth_ls.as_secs_f64() / git_ls.as_secs_f64()
-    );
-    println!(
-        "| depth-1 fetch vs `git fetch --depth 1` | {:.1} ms | {:.1} ms | {:.2} |",
-        per(berth_fetch),
-        per(git_fetch),
-        berth_fetch.as_secs_f64() / git_fetch.as_secs_f64()
-    );
     app.stop().await;
+
+    let n = repos_n as f64;
+    let mut report = Report::new(
+        "bench-git",
+        format!(
+            "{repos_n} repositories × {stacks_n} stacks ({} stacks) on one schedule, git http-backend on \
+             127.0.0.1; Berth in-process; git CLI comparisons sequential over every repository",
+            repos_n * stacks_n
+        ),
+    );
+    let [first, unchanged, changed] = &rounds[..] else {
+        unreachable!("three rounds")
+    };
+    report.push(
+        Figure::new(
+            "git.listings.unchanged",
+            "ref listings in a poll round where nothing moved",
+            "count",
+            vec![unchanged.listings as f64],
+        )
+        .goal(Goal::Exactly(n)),
+    );
+    report.push(
+        Figure::new(
+            "git.listings.changed",
+            "ref listings in a poll round where one path changed in every repository",
+            "count",
+            vec![changed.listings as f64],
+        )
+        .goal(Goal::Exactly(n)),
+    );
+    report.push(Figure::new(
+        "git.fetches.changed",
+        "… depth-1 fetches in that round",
+        "count",
+        vec![changed.fetches as f64],
+    ));
+    for (key, what, r) in [
+        ("git.round.first", "poll round time, first sight", first),
+        (
+            "git.round.unchanged",
+            "poll round time, nothing moved",
+            unchanged,
+        ),
+        (
+            "git.round.changed",
+            "poll round time, one path changed per repository",
+            changed,
+        ),
+    ] {
+        report.push(Figure::new(key, what, "s", vec![r.time.as_secs_f64()]));
+    }
+    report.push(Figure::new(
+        "git.check.unchanged",
+        "… mean duration of one repository check in the nothing-moved round",
+        "ms",
+        vec![unchanged.mean_check_ms],
+    ));
+    report.push(
+        Figure::new(
+            "git.ls_remote",
+            "one ref listing (per repository, sequential)",
+            "ms",
+            vec![ms(berth_ls) / n],
+        )
+        .peer("git ls-remote", vec![ms(git_ls) / n])
+        .goal(Goal::RatioAtMost(1.0)),
+    );
+    report.push(
+        Figure::new(
+            "git.fetch",
+            "one depth-1 fetch of a commit into a bare mirror (per repository)",
+            "ms",
+            vec![ms(berth_fetch) / n],
+        )
+        .peer("git fetch --depth 1", vec![ms(git_fetch) / n])
+        .goal(Goal::RatioAtMost(1.0)),
+    );
+    report.emit(args.json);
 }

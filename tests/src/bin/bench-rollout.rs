@@ -8,29 +8,19 @@
 //! cargo build --release -p berth -p berth-tests --bins
 //! target/release/bench-rollout [ENVIRONMENTS] [OBJECTS] [SERVERS]   # defaults: 1000 20 10
 //! target/release/bench-rollout --smoke                              # 10 × 5 on 2 servers
+//! target/release/bench-rollout --json 1000 20 10                    # one JSON report line
 //! ```
 //! Goal (issue 6): 1,000 × 20 in at most 60 s and 300 MiB on 2 cores.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use berth_tests::app::{admin_database_url, with_database};
+use berth_tests::bench::{BenchDatabase, Figure, Goal, Report, status_kb};
 use berth_tests::process::{BerthProcess, PROCESS_ADMIN_PASSWORD};
 use futures::StreamExt;
 use git_fixtures::{GitDaemon, GitRepo};
 use kube_test_api::{Identity, TestApiServer};
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
-
-fn status_kb(pid: u32, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 fn manifests(objects: usize) -> Vec<(String, String)> {
     (0..objects)
@@ -82,28 +72,21 @@ impl Api {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    args.retain(|a| a != "--json");
     let (envs, objects, servers) = if args.first().map(String::as_str) == Some("--smoke") {
         (10, 5, 2)
     } else {
         let n = |i: usize, d: usize| args.get(i).map_or(Ok(d), |a| a.parse());
         (n(0, 1000)?, n(1, 20)?, n(2, 10)?)
     };
-    let db_name = format!("berth_bench_{}", uuid::Uuid::new_v4().simple());
-    let server_url = admin_database_url();
-    let mut conn = PgConnection::connect(&server_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db_name}")))
-        .execute(&mut conn)
-        .await?;
-    let db_url = with_database(&server_url, &db_name);
+    let db = BenchDatabase::create().await?;
     let data_dir = tempfile::tempdir()?;
-    let result = run(envs, objects, servers, &db_url, data_dir.path()).await;
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {db_name} with (force)"
-    )))
-    .execute(&mut conn)
-    .await;
-    result
+    let result = run(envs, objects, servers, &db.url, data_dir.path()).await;
+    db.drop_now().await;
+    result?.emit(json);
+    Ok(())
 }
 
 async fn run(
@@ -112,7 +95,7 @@ async fn run(
     servers: usize,
     db_url: &str,
     data_dir: &std::path::Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Report> {
     let berth = BerthProcess::start(
         db_url,
         data_dir,
@@ -255,25 +238,38 @@ async fn run(
         );
     }
     let applied: usize = clusters.iter().map(|c| c.objects().len()).sum();
-    println!("| figure | value | goal |");
-    println!("|---|---|---|");
-    println!("| environments × objects | {envs} × {objects} (over {servers} test API servers) | |");
-    println!(
-        "| one commit to every environment: wall time | {:.1} s | ≤ 60 s |",
-        wall.as_secs_f64()
+    let mib = |kb: u64| kb as f64 / 1024.0;
+    let mut report = Report::new(
+        "bench-rollout",
+        format!(
+            "{envs} environments × {objects} objects over {servers} test API servers; \
+             {} / {} deployments succeeded, {applied} objects in the clusters after",
+            counts["succeeded"], counts["total"]
+        ),
     );
-    println!(
-        "| Berth peak RSS (VmHWM) | {:.0} MiB | ≤ 300 MiB |",
-        hwm as f64 / 1024.0
+    report.push(
+        Figure::new(
+            "rollout.wall",
+            &format!("one commit to {envs} environments × {objects} objects: wall time"),
+            "s",
+            vec![wall.as_secs_f64()],
+        )
+        .goal(Goal::AtMost(60.0)),
     );
-    println!(
-        "| deployments succeeded | {} / {} | |",
-        counts["succeeded"], counts["total"]
+    report.push(
+        Figure::new(
+            "rollout.peak_rss",
+            "… Berth peak RSS (VmHWM) over the run",
+            "MiB",
+            vec![mib(hwm)],
+        )
+        .goal(Goal::AtMost(300.0)),
     );
-    println!("| objects in the clusters after | {applied} | |");
-    println!(
-        "| deployments per second | {:.1} | |",
-        envs as f64 / wall.as_secs_f64()
-    );
-    Ok(())
+    report.push(Figure::new(
+        "rollout.rate",
+        "… deployments per second",
+        "1/s",
+        vec![envs as f64 / wall.as_secs_f64()],
+    ));
+    Ok(report)
 }
