@@ -183,6 +183,10 @@ where
             .with_field(field)
         };
         let mut fields = Vec::new();
+        // A field over the cap is answered with 413 once the rest of the body (bounded by the
+        // body limit) is read and dropped: a client still sending would otherwise see its
+        // connection reset instead of the answer.
+        let mut oversized: Option<String> = None;
         loop {
             let next = form
                 .next_field()
@@ -196,10 +200,18 @@ where
                 .await
                 .map_err(|e| multipart_error(&e, &name))?
             {
+                if oversized.is_some() {
+                    continue;
+                }
                 if value.len() + chunk.len() > MAX_FORM_FIELD_BYTES {
-                    return Err(too_large(&name));
+                    oversized = Some(name.clone());
+                    value = Vec::new();
+                    continue;
                 }
                 value.extend_from_slice(&chunk);
+            }
+            if oversized.is_some() {
+                continue;
             }
             if fields.len() >= 256 {
                 return Err(ApiError::bad_request(
@@ -211,6 +223,9 @@ where
                 name,
                 value: Bytes::from(value),
             });
+        }
+        if let Some(name) = oversized {
+            return Err(too_large(&name));
         }
         Ok(ApiMultipart(fields))
     }

@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::{Value, json};
-
 /// One requirement of a selector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requirement {
@@ -198,41 +196,6 @@ impl Selector {
             Requirement::Exists(k) => tags.contains_key(k),
             Requirement::NotExists(k) => !tags.contains_key(k),
         })
-    }
-
-    /// The selector in the shape the SQL of `store.rs` evaluates: equalities as one jsonb object
-    /// (`tags @> …`, served by the GIN index), required keys (`tags ?& …`, also indexed), and the
-    /// remaining requirements as a jsonb array checked row by row.
-    pub fn to_sql_parts(&self) -> (Value, Vec<String>, Value) {
-        let mut eq = serde_json::Map::new();
-        let mut keys = Vec::new();
-        let mut rest = Vec::new();
-        for r in &self.0 {
-            match r {
-                Requirement::Equals(k, v) => {
-                    if let Some(prev) = eq.get(k)
-                        && prev != v
-                    {
-                        // k=a,k=b can never match; keep both so the row check fails.
-                        rest.push(json!({"op": "in", "key": k, "values": []}));
-                    }
-                    eq.insert(k.clone(), json!(v));
-                }
-                Requirement::Exists(k) => keys.push(k.clone()),
-                Requirement::In(k, vs) => {
-                    keys.push(k.clone());
-                    rest.push(json!({"op": "in", "key": k, "values": vs}));
-                }
-                Requirement::NotIn(k, vs) => {
-                    rest.push(json!({"op": "notin", "key": k, "values": vs}));
-                }
-                Requirement::NotEquals(k, v) => {
-                    rest.push(json!({"op": "notin", "key": k, "values": [v]}));
-                }
-                Requirement::NotExists(k) => rest.push(json!({"op": "absent", "key": k})),
-            }
-        }
-        (Value::Object(eq), keys, Value::Array(rest))
     }
 }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::kubeconfig::AuthKind;
 use super::probe::Report;
+use super::selector::Requirement;
 use super::{
     CERT_EXPIRY_WARNING_DAYS, EnvError, Environment, EnvironmentSummary, Permissions, Selector,
     Status,
@@ -246,42 +247,83 @@ pub async fn list(
     f: &Filter,
     page: &PageRequest<String>,
 ) -> Result<Page<Environment>, EnvError> {
-    let (eq, keys, rest) = f.selector.to_sql_parts();
-    let search = f.search.as_deref().map(|s| {
-        let escaped = s
+    // Only the conditions in use are sent, as plain SQL over binds: the planner sees each
+    // statement's real shape (walking the name index for `order by name limit`, or the tags GIN
+    // index for a narrow selector) instead of one generic plan full of `$n is null or …`.
+    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
+        "select {COLUMNS} from environment e where true"
+    ));
+    if let Some(after) = &page.after {
+        q.push(" and name > ").push_bind(after.clone());
+    }
+    if let Some(status) = f.status {
+        q.push(" and status = ").push_bind(status.as_str());
+    }
+    if let Some(search) = &f.search {
+        let escaped = search
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
-    let sql = format!(
-        "select {COLUMNS} from environment e \
-         where ($1::text is null or name > $1) \
-           and ($2::text is null or status = $2) \
-           and ($3::text is null or name ilike $3) \
-           and tags @> $4::jsonb \
-           and (cardinality($5::text[]) = 0 or tags ?& $5::text[]) \
-           and not exists ( \
-             select 1 from jsonb_array_elements($6::jsonb) r where not coalesce(case r->>'op' \
-               when 'in' then e.tags->>(r->>'key') in (select jsonb_array_elements_text(r->'values')) \
-               when 'notin' then not (e.tags ? (r->>'key')) \
-                 or e.tags->>(r->>'key') not in (select jsonb_array_elements_text(r->'values')) \
-               when 'absent' then not (e.tags ? (r->>'key')) \
-             end, false)) \
-         order by name limit $7"
-    );
-    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(page.after.as_deref())
-        .bind(f.status.map(Status::as_str))
-        .bind(search)
-        .bind(eq)
-        .bind(keys)
-        .bind(rest)
-        .bind(page.fetch_limit())
-        .fetch_all(db)
-        .await?;
+        q.push(" and name ilike ").push_bind(format!("%{escaped}%"));
+    }
+    push_selector(&mut q, &f.selector);
+    q.push(" order by name limit ")
+        .push_bind(page.fetch_limit());
+    let rows: Vec<Row> = q.build_query_as().fetch_all(db).await?;
     let items: Vec<Environment> = rows.into_iter().map(Environment::from).collect();
     Ok(page.finish(items, |e| e.name.clone()))
+}
+
+/// A tag selector as SQL conditions on `e.tags`: equalities and required keys in the forms the
+/// GIN index serves (`@>`, `?&`), the rest as direct comparisons.
+fn push_selector(q: &mut sqlx::QueryBuilder<sqlx::Postgres>, selector: &Selector) {
+    let mut eq = serde_json::Map::new();
+    let mut keys: Vec<String> = Vec::new();
+    for r in &selector.0 {
+        match r {
+            Requirement::Equals(k, v) => {
+                if eq.get(k).is_some_and(|prev| prev != v) {
+                    // k=a,k=b can never match.
+                    q.push(" and false");
+                }
+                eq.insert(k.clone(), serde_json::Value::String(v.clone()));
+            }
+            Requirement::Exists(k) => keys.push(k.clone()),
+            Requirement::In(k, vs) => {
+                keys.push(k.clone());
+                q.push(" and e.tags->>")
+                    .push_bind(k.clone())
+                    .push(" = any(")
+                    .push_bind(vs.clone())
+                    .push(")");
+            }
+            Requirement::NotIn(k, vs) => {
+                q.push(" and coalesce(e.tags->>")
+                    .push_bind(k.clone())
+                    .push(" <> all(")
+                    .push_bind(vs.clone())
+                    .push("), true)");
+            }
+            Requirement::NotEquals(k, v) => {
+                q.push(" and coalesce(e.tags->>")
+                    .push_bind(k.clone())
+                    .push(" <> ")
+                    .push_bind(v.clone())
+                    .push(", true)");
+            }
+            Requirement::NotExists(k) => {
+                q.push(" and not (e.tags ? ").push_bind(k.clone()).push(")");
+            }
+        }
+    }
+    if !eq.is_empty() {
+        q.push(" and e.tags @> ")
+            .push_bind(serde_json::Value::Object(eq))
+            .push("::jsonb");
+    }
+    if !keys.is_empty() {
+        q.push(" and e.tags ?& ").push_bind(keys).push("::text[]");
+    }
 }
 
 /// Changes name, tags and default namespace (those given).
