@@ -138,6 +138,9 @@ impl Deployer {
                             me.targets_changed();
                         }
                         Ok(e) if e.kind == "rollout.created" || e.kind == "deployment.finished" => me.wake(),
+                        // A check that found changes committed deployment events: dispatch them
+                        // now rather than on the next clock tick.
+                        Ok(e) if e.kind == "repository.checked" && e.data["outcome"] == "changed" => me.wake(),
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => me.targets_changed(),
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
