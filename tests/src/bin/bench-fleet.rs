@@ -19,8 +19,8 @@
 //!
 //! ```sh
 //! cargo build --release -p berth -p berth-tests --bins
-//! target/release/bench-fleet [--environments 10000 --stacks 10000 --windows 3 --window-seconds 60
-//!                             --clients 50 --api-runs 3] [--json]
+//! target/release/bench-fleet [--environments 10000 --stacks 10000 --windows 2 --window-seconds 60
+//!                             --clients 50 --api-runs 2] [--json]
 //! target/release/bench-fleet --smoke              # 40 environments, 40 stacks, seconds
 //! ```
 //! Needs PostgreSQL at `DATABASE_URL` and the `berth` binary next to this one (or `BERTH_BIN`).
@@ -57,7 +57,7 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     repositories: usize,
     /// Idle measurement windows, one after the other.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 2)]
     windows: usize,
     #[arg(long, default_value_t = 60)]
     window_seconds: u64,
@@ -70,7 +70,8 @@ struct Args {
     /// Requests per client per API run.
     #[arg(long, default_value_t = 40)]
     requests: usize,
-    #[arg(long, default_value_t = 3)]
+    /// API measurement runs, one after the other.
+    #[arg(long, default_value_t = 2)]
     api_runs: usize,
     /// Tiny run for the test suite.
     #[arg(long)]

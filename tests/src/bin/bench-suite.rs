@@ -39,9 +39,9 @@ struct Args {
     /// Only these benchmarks (comma-separated: apply, rollout, git, webhook, fleet).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Runs of each repeated benchmark (default 3; the full suite stays under 20 minutes on 2
-    /// cores with 3).
-    #[arg(long, default_value_t = 3)]
+    /// Runs of each repeated benchmark (default 2, which keeps the full suite under 20 minutes
+    /// on 2 quiet cores; each webhook run already samples 100 deliveries).
+    #[arg(long, default_value_t = 2)]
     runs: usize,
     /// Keep the latest results of the benchmarks not run now (from `<out>/results.json`).
     #[arg(long)]
@@ -115,13 +115,13 @@ fn plan(smoke: bool, runs: usize) -> Vec<Bench> {
                 "--stacks",
                 "10000",
                 "--windows",
-                "3",
+                "2",
                 "--window-seconds",
                 "60",
                 "--clients",
                 "50",
                 "--api-runs",
-                "3",
+                "2",
             ],
             runs: 1,
             timeout: secs(900),
