@@ -18,9 +18,22 @@ async fn the_apply_benchmark_runs_its_smoke_configuration_and_prints_a_table() {
         "bench-apply failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("| apply | Berth median (min–max) | kubectl median (min–max) | Berth / kubectl | goal | met |"), "{stdout}");
     assert!(
-        stdout.contains("| first (all created) |") && stdout.contains("| again (all unchanged) |"),
+        stdout
+            .contains("| figure | Berth median (min–max, n) | peer median | ratio | goal | met |"),
         "{stdout}"
     );
+    for row in [
+        "stack, first (all created) |",
+        "stack, again (all unchanged) |",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(row))
+            .unwrap_or_else(|| panic!("no row {row:?}: {stdout}"));
+        assert!(
+            line.contains("(kubectl apply --server-side)") && line.contains('×'),
+            "{line}"
+        );
+    }
 }
