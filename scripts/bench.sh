@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite (`make bench`): release build, a PostgreSQL to run against, then every
 # benchmark several times through `bench-suite`, which prints one Markdown table and writes
-# bench/results.json and bench/RESULTS.md. 20–30 minutes on 2 cores; all traffic on 127.0.0.1.
+# bench/results.json and bench/RESULTS.md. Under 20 minutes on 2 quiet cores; all traffic on 127.0.0.1.
 # Extra arguments go to bench-suite (e.g. `scripts/bench.sh --only webhook,fleet --runs 1`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
