@@ -16,8 +16,8 @@ scripts/ensure-chromium.sh
 
 step "Test database"
 dbdir_file=$(mktemp)
-export BERTH_TEST_DB_DIR_FILE=$dbdir_file
-DATABASE_URL=$(scripts/test-db.sh)
+# Only test-db.sh reads it (not exported: Berth warns about BERTH_* names it does not know).
+DATABASE_URL=$(BERTH_TEST_DB_DIR_FILE=$dbdir_file scripts/test-db.sh)
 export DATABASE_URL
 cleanup() {
   local dir
