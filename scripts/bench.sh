@@ -5,6 +5,8 @@
 # Extra arguments go to bench-suite (e.g. `scripts/bench.sh --only webhook,fleet --runs 1`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/test-db-env.sh
+source scripts/test-db-env.sh
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
@@ -12,16 +14,7 @@ step "PostgreSQL server binaries"
 scripts/ensure-postgres.sh
 
 step "Database server"
-dbdir_file=$(mktemp)
-DATABASE_URL=$(BERTH_TEST_DB_DIR_FILE=$dbdir_file scripts/test-db.sh)
-export DATABASE_URL
-cleanup() {
-  local dir
-  dir=$(cat "$dbdir_file" 2>/dev/null || true)
-  [ -n "$dir" ] && scripts/test-db.sh stop "$dir"
-  rm -f "$dbdir_file"
-}
-trap cleanup EXIT
+use_test_db
 echo "DATABASE_URL=${DATABASE_URL}" >&2
 
 command -v kubectl >/dev/null || echo "kubectl is not installed: the apply benchmark will have no peer figure" >&2

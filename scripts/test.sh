@@ -2,6 +2,8 @@
 # The whole test suite (`make test`): set-up, lints, dashboard checks, then every Rust test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/test-db-env.sh
+source scripts/test-db-env.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -15,17 +17,7 @@ step "Chromium (the dashboard's real-browser tests)"
 scripts/ensure-chromium.sh
 
 step "Test database"
-dbdir_file=$(mktemp)
-# Only test-db.sh reads it (not exported: Berth warns about BERTH_* names it does not know).
-DATABASE_URL=$(BERTH_TEST_DB_DIR_FILE=$dbdir_file scripts/test-db.sh)
-export DATABASE_URL
-cleanup() {
-  local dir
-  dir=$(cat "$dbdir_file" 2>/dev/null || true)
-  [ -n "$dir" ] && scripts/test-db.sh stop "$dir"
-  rm -f "$dbdir_file"
-}
-trap cleanup EXIT
+use_test_db
 echo "DATABASE_URL=${DATABASE_URL}"
 
 step "Dashboard: npm packages, types, lint, component tests, build"
