@@ -81,10 +81,16 @@ export function RolloutDetailPage() {
   useServerEvents(
     ["deployment.", "rollout."],
     (event) => {
-      const r = rollout.data;
-      if (r === null) return;
       const dep = deploymentOf(event);
       if (dep === null) return;
+      const r = rollout.data;
+      if (r === null) {
+        // The first load is still in flight and may answer with a state this event already
+        // changed: load again once it is in (a fast deployment can start and finish meanwhile).
+        reload();
+        if (event.kind === "deployment.finished") setObjectsVersion((v) => v + 1);
+        return;
+      }
       const ours = dep.rolloutId === r.id || r.targets.some((d) => d.id === dep.id);
       if (!ours) return;
       const objects = progressObjects(event);
