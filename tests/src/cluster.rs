@@ -13,7 +13,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::Kubeconfig;
 use kube_test_api::{BadKubeconfig, Identity, TestApiServer};
 use serde_json::json;
 
@@ -301,13 +301,12 @@ async fn delete_all(client: kube::Client, namespaces: Vec<String>, bindings: Vec
     }
 }
 
-/// A kube client from kubeconfig text (its current context).
+/// A kube client from kubeconfig text (its current context), built as Berth builds its clients.
 pub async fn client_for(kubeconfig: &str) -> kube::Client {
     let kc = Kubeconfig::from_yaml(kubeconfig).expect("parse kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+    berth::environments::clients::build(kc)
         .await
-        .expect("kubeconfig to client config");
-    kube::Client::try_from(config).expect("kube client")
+        .unwrap_or_else(|e| panic!("a client from the kubeconfig: {e}"))
 }
 
 /// The admin kubeconfig of a real cluster with its user replaced by a bearer token and the

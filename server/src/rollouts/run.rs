@@ -46,6 +46,7 @@ pub(super) async fn run(inner: &Inner, claimed: Claimed, cancel: CancellationTok
         inner,
         "deployment.started",
         json!({"id": claimed.deployment_id, "rollout_id": claimed.rollout_id,
+               "stack_id": claimed.stack_id, "environment_id": claimed.environment_id,
                "environment": claimed.environment_name, "attempt": claimed.attempts}),
     )
     .await;

@@ -160,6 +160,7 @@ pub async fn handle(
         user_agent: header("user-agent"),
         field_manager: None,
         status: 0,
+        http_version: format!("{:?}", req.version()),
     };
     let query = parse_query(&record.query);
     record.field_manager = query.get("fieldManager").cloned();

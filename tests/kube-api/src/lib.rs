@@ -142,7 +142,12 @@ impl TestApiServer {
     pub async fn try_start_with(options: Options) -> std::io::Result<TestApiServer> {
         let ca = TestCa::new("kube-test-api-ca");
         let serving = ca.server_cert(&["127.0.0.1", "localhost", "kubernetes.default.svc"]);
-        let tls = ca.server_config(&serving, ClientAuth::Optional);
+        let mut tls = ca.server_config(&serving, ClientAuth::Optional);
+        if options.http1_only {
+            let mut only = (*tls).clone();
+            only.alpn_protocols = vec![b"http/1.1".to_vec()];
+            tls = Arc::new(only);
+        }
         let admin_cert = ca.client_cert("admin-cert", &["system:masters"], None);
         let wrong_ca_pem = TestCa::new("kube-test-api-wrong-ca").cert_pem().to_owned();
         let port = options.port;
@@ -438,6 +443,15 @@ impl TestApiServer {
     #[must_use]
     pub fn faults(&self) -> &Faults {
         &self.state.faults
+    }
+
+    /// TLS connections accepted since the start (a client that shares one HTTP/2 connection opens
+    /// one; an HTTP/1.1 client one per request in flight).
+    #[must_use]
+    pub fn connections(&self) -> u64 {
+        self.state
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every request received since start or the last [`clear_requests`](Self::clear_requests).

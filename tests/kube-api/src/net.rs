@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -155,6 +156,7 @@ async fn serve(
             _ => return,
         },
     };
+    state.connections.fetch_add(1, Ordering::Relaxed);
     let cert = tls
         .get_ref()
         .1
@@ -166,8 +168,12 @@ async fn serve(
         cert,
         drop: drop.clone(),
     };
+    let state_http1_only = state.options.http1_only;
     let service = service_fn(move |req| http::handle(state.clone(), conn.clone(), req));
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    if state_http1_only {
+        builder = builder.http1_only();
+    }
     let connection = builder.serve_connection(TokioIo::new(tls), service);
     tokio::select! {
         _ = connection => {}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -28,6 +29,9 @@ pub struct Options {
     pub namespace_termination_delay: Duration,
     /// How many requests the log keeps (oldest dropped first).
     pub request_log_limit: usize,
+    /// Offer only HTTP/1.1 in the TLS handshake and serve only HTTP/1.1, like an API server
+    /// behind a proxy that does not speak HTTP/2.
+    pub http1_only: bool,
 }
 
 impl Default for Options {
@@ -38,6 +42,7 @@ impl Default for Options {
             crd_establish_delay: Duration::from_millis(100),
             namespace_termination_delay: Duration::from_millis(300),
             request_log_limit: 10_000,
+            http1_only: false,
         }
     }
 }
@@ -57,6 +62,8 @@ pub struct RecordedRequest {
     pub field_manager: Option<String>,
     /// The HTTP status answered (0 when the connection was dropped).
     pub status: u16,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub http_version: String,
 }
 
 /// A change to one object, for watches.
@@ -85,6 +92,8 @@ pub struct State {
     pub log: Mutex<Vec<RecordedRequest>>,
     pub options: Options,
     pub watch: broadcast::Sender<WatchEvent>,
+    /// TLS connections accepted (handshake completed) since the start.
+    pub connections: AtomicU64,
 }
 
 impl State {
@@ -100,6 +109,7 @@ impl State {
             log: Mutex::new(Vec::new()),
             options,
             watch,
+            connections: AtomicU64::new(0),
         }
     }
 

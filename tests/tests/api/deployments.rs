@@ -13,6 +13,30 @@ fn actions(objects: &[(String, String, String, String)]) -> Vec<(String, String)
         .collect()
 }
 
+/// (event kind, data) of the server-sent events received until one of kind `until`.
+async fn sse_until(events: reqwest::Response, until: &str) -> Vec<(String, Value)> {
+    use futures::StreamExt;
+    let mut stream = events.bytes_stream();
+    let mut text = String::new();
+    let marker = format!("event: {until}\n");
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while !text.contains(&marker) || !text[text.find(&marker).unwrap()..].contains("\n\n") {
+            let chunk = stream.next().await.expect("stream open").unwrap();
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {until} streamed: {text}"));
+    text.split("\n\n")
+        .filter_map(|block| {
+            let kind = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            let event: Value = serde_json::from_str(data).ok()?;
+            Some((kind.to_owned(), event["data"].clone()))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_git() {
     let f = Fleet::start(&[
@@ -20,11 +44,34 @@ async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_
         ("deploy/b.yaml", &config_map("b", "1")),
     ])
     .await;
+    let events = f
+        .app
+        .admin(reqwest::Method::GET, "/api/v1/events")
+        .send()
+        .await
+        .unwrap();
     let stack = f.stack("web", json!({})).await;
     // Creating the stack checks the repository; the first deployment follows by itself.
     let first = f.nth_rollout(&stack, 1).await;
     assert_eq!(first["status"], "succeeded", "{first}");
     let d = Fleet::deployment(&first);
+    // Its start and end were streamed, each naming the stack and the environment (a stack's page
+    // refreshes on its own deployments only).
+    let streamed = sse_until(events, "deployment.finished").await;
+    for kind in ["deployment.started", "deployment.finished"] {
+        let data = streamed
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, d)| d)
+            .unwrap_or_else(|| panic!("{kind} not streamed: {streamed:?}"));
+        assert_eq!(data["id"], d["id"], "{kind}: {data}");
+        assert_eq!(data["stack_id"], stack["id"], "{kind}: {data}");
+        assert_eq!(
+            data["environment_id"],
+            f.environment_id.as_str(),
+            "{kind}: {data}"
+        );
+    }
     let objects = f.objects(d["id"].as_str().unwrap()).await;
     assert_eq!(
         actions(&objects),

@@ -8,6 +8,7 @@ mod failures;
 mod ownership;
 mod preview;
 mod render;
+mod transport;
 mod workloads;
 
 use std::sync::Mutex;

@@ -1,5 +1,5 @@
 // Payloads of the deployment events the server publishes (see server/src/rollouts/run.rs):
-// `deployment.started` {id, rollout_id, environment, attempt}, `deployment.progress` {id, objects}
+// `deployment.started` {id, rollout_id, stack_id, environment_id, environment, attempt}, `deployment.progress` {id, objects}
 // (batches of object results as they are applied), `deployment.finished` {id, rollout_id, stack_id,
 // environment_id, status, error}, `rollout.created` {id, stack_id, …}.
 import type { ServerEvent } from "../../api/types";

@@ -30,7 +30,6 @@ function concerns(event: ServerEvent, stack: { id: string; repository_id: string
   const d = event.data as { id?: unknown; stack_id?: unknown };
   if (event.kind.startsWith("stack.")) return d.id === stack.id;
   if (event.kind === "repository.checked") return d.id === stack.repository_id;
-  if (event.kind === "deployment.started") return true;
   return d.stack_id === stack.id;
 }
 
