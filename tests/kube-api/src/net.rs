@@ -168,10 +168,10 @@ async fn serve(
         cert,
         drop: drop.clone(),
     };
-    let state_http1_only = state.options.http1_only;
+    let http1_only = state.options.http1_only;
     let service = service_fn(move |req| http::handle(state.clone(), conn.clone(), req));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    if state_http1_only {
+    if http1_only {
         builder = builder.http1_only();
     }
     let connection = builder.serve_connection(TokioIo::new(tls), service);

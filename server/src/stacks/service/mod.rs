@@ -1,23 +1,25 @@
 //! Managing stacks and the actions people take on them: create, change, delete (optionally
 //! removing their objects), deploy, redeploy, roll back, pause, resume, preview. Every change is
-//! audited in its own transaction and announced on the event bus. Knows nothing of HTTP.
+//! audited in its own transaction and announced on the event bus. Knows nothing of HTTP. The actions
+//! that start rollouts are in `actions`, previews in `preview`.
 
-use futures::StreamExt as _;
-use serde::Serialize;
 use serde_json::json;
 use sqlx::PgPool;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{Stack, StackError, StackSpec, StackTarget};
 use super::store::{self, StackFilter, StackRow};
 use crate::audit::{self, Actor, NewAuditEvent};
-use crate::deploy::{self, Preview, Renderer};
+use crate::deploy::Renderer;
 use crate::environments::Environments;
 use crate::events::{EventBus, ServerEvent};
 use crate::pagination::{Page, PageRequest};
 use crate::repositories::{Poller, Repositories};
-use crate::rollouts::{Deployer, Trigger, dispatch, store as rollout_store};
+use crate::rollouts::{Deployer, Trigger, dispatch};
+
+mod actions;
+mod preview;
+pub use preview::{EnvironmentPreview, StackPreview};
 
 /// Changes to a stack; `None` keeps the current value (`Some(None)` clears an optional one).
 #[derive(Debug, Clone, Default)]
@@ -37,25 +39,6 @@ pub struct StackChanges {
     pub health_timeout_seconds: Option<i32>,
     pub force_conflicts: Option<bool>,
     pub paused: Option<bool>,
-}
-
-/// What a preview found in one environment.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct EnvironmentPreview {
-    pub environment_id: Uuid,
-    pub environment_name: String,
-    /// `null` when the preview failed there (see `error`).
-    #[schema(required = true)]
-    pub preview: Option<Preview>,
-    #[schema(required = true)]
-    pub error: Option<String>,
-}
-
-/// A preview of a stack at a commit, per target.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct StackPreview {
-    pub commit: String,
-    pub environments: Vec<EnvironmentPreview>,
 }
 
 #[derive(Clone)]
@@ -345,307 +328,5 @@ impl Stacks {
         tx.commit().await?;
         self.deployer.wake();
         Ok(rollout)
-    }
-
-    /// Starts a rollout by hand and audits it.
-    async fn roll_out(
-        &self,
-        stack: &StackRow,
-        commit: &str,
-        trigger: Trigger,
-        action: &str,
-        actor: &Actor,
-        hold: Option<Option<&str>>,
-    ) -> Result<Uuid, StackError> {
-        if stack.deleting {
-            return Err(StackError::Conflict(
-                "the stack is being deleted".to_owned(),
-            ));
-        }
-        let mut tx = self.pool.begin().await?;
-        store::lock(&mut *tx, stack.stack_id).await?;
-        if let Some(hold) = hold {
-            store::set_hold(&mut *tx, stack.stack_id, hold).await?;
-        }
-        let rollout =
-            dispatch::start_rollout(&mut tx, stack, commit, trigger, &who(actor), None, None)
-                .await?;
-        let event = NewAuditEvent::new(actor, action, format!("stack:{}", stack.name))
-            .details(json!({"stack_id": stack.stack_id, "commit": commit,
-                            "rollout_id": rollout}));
-        audit::store::insert(&mut *tx, &event).await?;
-        tx.commit().await?;
-        self.deployer.wake();
-        Ok(rollout)
-    }
-
-    /// Makes sure a commit chosen by a person exists in the repository (fetching it).
-    async fn verify_commit(&self, stack: &StackRow, commit: &str) -> Result<String, StackError> {
-        let commit = commit.trim().to_ascii_lowercase();
-        if !crate::git::is_full_sha(&commit) {
-            return Err(StackError::invalid(
-                "commit",
-                "must be a full 40-character commit id",
-            ));
-        }
-        crate::rollouts::run::ensure_commit(
-            &self.pool,
-            &self.repositories,
-            stack.repository_id,
-            &commit,
-        )
-        .await
-        .map_err(|e| StackError::invalid("commit", e.message))?;
-        Ok(commit)
-    }
-
-    /// Deploys the latest commit (or a chosen one) to every target now.
-    pub async fn deploy(
-        &self,
-        id: Uuid,
-        commit: Option<String>,
-        actor: &Actor,
-    ) -> Result<Uuid, StackError> {
-        let stack = self.row(id).await?;
-        let (commit, hold) = match commit {
-            Some(c) => {
-                let c = self.verify_commit(&stack, &c).await?;
-                let latest = stack.latest_commit.as_deref() == Some(c.as_str());
-                // Deploying an older commit by hand holds auto-deploy like a rollback does.
-                let hold = if latest {
-                    None
-                } else {
-                    stack.latest_commit.clone()
-                };
-                (c, Some(hold))
-            }
-            None => {
-                let c = stack
-                    .latest_commit
-                    .clone()
-                    .or(stack.last_seen_commit.clone())
-                    .ok_or_else(|| {
-                        StackError::Conflict(
-                            "no commit is known yet for this stack; check its repository first"
-                                .to_owned(),
-                        )
-                    })?;
-                (c, Some(None))
-            }
-        };
-        self.roll_out(
-            &stack,
-            &commit,
-            Trigger::Manual,
-            "stack.deploy",
-            actor,
-            hold.as_ref().map(Option::as_deref),
-        )
-        .await
-    }
-
-    /// Deploys the currently deployed commit again (re-applies drifted objects).
-    pub async fn redeploy(&self, id: Uuid, actor: &Actor) -> Result<Uuid, StackError> {
-        let stack = self.row(id).await?;
-        let commit = stack.deployed_commit.clone().ok_or_else(|| {
-            StackError::Conflict("the stack has not been deployed yet".to_owned())
-        })?;
-        self.roll_out(
-            &stack,
-            &commit,
-            Trigger::Redeploy,
-            "stack.redeploy",
-            actor,
-            None,
-        )
-        .await
-    }
-
-    /// Deploys the commit of an earlier successful deployment and holds auto-deploy until a
-    /// new commit arrives or someone resumes the stack.
-    pub async fn rollback(
-        &self,
-        id: Uuid,
-        deployment_id: Uuid,
-        actor: &Actor,
-    ) -> Result<Uuid, StackError> {
-        let stack = self.row(id).await?;
-        let commit = rollout_store::successful_commit(&self.pool, id, deployment_id)
-            .await?
-            .ok_or_else(|| {
-                StackError::invalid("deployment_id", "not a successful deployment of this stack")
-            })?;
-        let hold = stack
-            .latest_commit
-            .clone()
-            .or(stack.deployed_commit.clone())
-            .unwrap_or(commit.clone());
-        self.roll_out(
-            &stack,
-            &commit,
-            Trigger::Rollback,
-            "stack.rollback",
-            actor,
-            Some(Some(&hold)),
-        )
-        .await
-    }
-
-    /// Pauses or resumes a stack. Resuming also lifts a rollback hold and, when the stack
-    /// auto-deploys and is out of date, deploys the latest commit (returned rollout).
-    pub async fn set_paused(
-        &self,
-        id: Uuid,
-        paused: bool,
-        actor: &Actor,
-    ) -> Result<Option<Uuid>, StackError> {
-        let stack = self.row(id).await?;
-        let mut tx = self.pool.begin().await?;
-        store::lock(&mut *tx, id).await?;
-        super::store::set_paused(&mut *tx, id, paused).await?;
-        let mut rollout = None;
-        if !paused {
-            store::set_hold(&mut *tx, id, None).await?;
-            let targets = store::targets(&mut *tx, id).await?;
-            let behind = targets.iter().any(|t| {
-                t.state == super::SyncState::OutOfDate
-                    || (t.state == super::SyncState::Failed
-                        && t.deployed_commit != stack.latest_commit)
-            });
-            if let (Some(latest), true, true) = (&stack.latest_commit, stack.auto_deploy, behind) {
-                rollout = Some(
-                    dispatch::start_rollout(
-                        &mut tx,
-                        &stack,
-                        latest,
-                        Trigger::Manual,
-                        &who(actor),
-                        None,
-                        None,
-                    )
-                    .await?,
-                );
-            }
-        }
-        let action = if paused {
-            "stack.pause"
-        } else {
-            "stack.resume"
-        };
-        let event = NewAuditEvent::new(actor, action, format!("stack:{}", stack.name))
-            .details(json!({"stack_id": id, "rollout_id": rollout}));
-        audit::store::insert(&mut *tx, &event).await?;
-        EventBus::publish(
-            &mut *tx,
-            &ServerEvent::new("stack.updated", json!({"id": id, "name": stack.name})),
-        )
-        .await?;
-        tx.commit().await?;
-        if !paused {
-            self.request_check(stack.repository_id).await;
-        }
-        self.deployer.wake();
-        Ok(rollout)
-    }
-
-    /// Renders the stack at a commit (default: the latest) and dry-runs it against every
-    /// target: what would be created, changed (with field diffs) and pruned. Changes nothing.
-    pub async fn preview(
-        &self,
-        id: Uuid,
-        commit: Option<String>,
-    ) -> Result<StackPreview, StackError> {
-        let stack = self.row(id).await?;
-        let commit = match commit {
-            Some(c) => self.verify_commit(&stack, &c).await?,
-            None => stack
-                .latest_commit
-                .clone()
-                .or(stack.last_seen_commit.clone())
-                .ok_or_else(|| {
-                    StackError::Conflict(
-                        "no commit is known yet for this stack; check its repository first"
-                            .to_owned(),
-                    )
-                })?,
-        };
-        let manifests =
-            crate::rollouts::run::render_stack(&self.pool, &self.repositories, &stack, &commit)
-                .await
-                .map_err(|e| StackError::invalid("commit", e.to_string()))?;
-        let targets = store::targets(&self.pool, id).await?;
-        let policy = crate::rollouts::run::policy_of(&stack, self.apply_parallelism);
-        let identity = deploy::StackIdentity {
-            id: stack.stack_id,
-            name: stack.name.clone(),
-            commit: commit.clone(),
-        };
-        let environments = futures::stream::iter(targets)
-            .map(|t| {
-                let manifests = &manifests;
-                let policy = &policy;
-                let identity = &identity;
-                async move {
-                    let result = self
-                        .preview_one(t.stack_id, t.environment_id, manifests, identity, policy)
-                        .await;
-                    let (preview, error) = match result {
-                        Ok(p) => (Some(p), None),
-                        Err(e) => (None, Some(e)),
-                    };
-                    EnvironmentPreview {
-                        environment_id: t.environment_id,
-                        environment_name: t.environment_name,
-                        preview,
-                        error,
-                    }
-                }
-            })
-            .buffered(8)
-            .collect::<Vec<_>>()
-            .await;
-        Ok(StackPreview {
-            commit,
-            environments,
-        })
-    }
-
-    async fn preview_one(
-        &self,
-        stack_id: Uuid,
-        environment_id: Uuid,
-        manifests: &[deploy::Manifest],
-        identity: &deploy::StackIdentity,
-        policy: &deploy::Policy,
-    ) -> Result<Preview, String> {
-        let mut policy = policy.clone();
-        if policy.default_namespace.is_none() {
-            policy.default_namespace = self
-                .environments
-                .find(&environment_id.to_string())
-                .await
-                .ok()
-                .map(|e| e.default_namespace);
-        }
-        let previous = store::inventory(&self.pool, stack_id, environment_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default();
-        let (client, version) = self
-            .environments
-            .client_with_version(environment_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        deploy::preview(
-            &client,
-            self.deployer.discoveries(),
-            (environment_id, version),
-            manifests,
-            &previous,
-            identity,
-            &policy,
-        )
-        .await
-        .map_err(|e| e.message)
     }
 }
