@@ -10,6 +10,7 @@
 
 pub mod dispatch;
 pub mod run;
+pub mod source;
 pub mod store;
 pub mod worker;
 

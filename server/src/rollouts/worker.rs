@@ -73,7 +73,7 @@ pub(super) struct Inner {
     tasks: TaskTracker,
     /// Cancelled on shutdown: running deployments release their leases.
     running: CancellationToken,
-    /// Rendered manifests by source and commit (see `run::render`).
+    /// Rendered manifests by source and commit (see `source::render`).
     pub(super) renders: Mutex<HashMap<String, RenderCell>>,
 }
 

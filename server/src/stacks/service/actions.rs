@@ -58,7 +58,7 @@ impl Stacks {
                 "must be a full 40-character commit id",
             ));
         }
-        crate::rollouts::run::ensure_commit(
+        crate::rollouts::source::ensure_commit(
             &self.pool,
             &self.repositories,
             stack.repository_id,

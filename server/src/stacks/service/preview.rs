@@ -53,11 +53,11 @@ impl Stacks {
                 })?,
         };
         let manifests =
-            crate::rollouts::run::render_stack(&self.pool, &self.repositories, &stack, &commit)
+            crate::rollouts::source::render_stack(&self.pool, &self.repositories, &stack, &commit)
                 .await
                 .map_err(|e| StackError::invalid("commit", e.to_string()))?;
         let targets = store::targets(&self.pool, id).await?;
-        let policy = crate::rollouts::run::policy_of(&stack, self.apply_parallelism);
+        let policy = crate::rollouts::source::policy_of(&stack, self.apply_parallelism);
         let identity = deploy::StackIdentity {
             id: stack.stack_id,
             name: stack.name.clone(),
