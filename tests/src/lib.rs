@@ -7,6 +7,7 @@
 //!   relay in front of an API server that a test can cut and restore.
 //! - [`cluster::TestCluster`]: the Kubernetes test API server (`kube-test-api`), or a real cluster
 //!   when `BERTH_TEST_KUBECONFIG` names one; per-test namespaces, cleaned up.
+//! - [`sse::events_until`]: reading Berth's event stream.
 //! - [`bench`]: the benchmarks' JSON report, statistics and `/proc` figures.
 //! - [`browser::Scenario`]: a real-browser scenario (`web/e2e/*.mjs`, headless Chromium) against a
 //!   running Berth.
@@ -18,6 +19,7 @@ pub mod kubeconfig;
 pub mod process;
 pub mod proxy;
 pub mod repos;
+pub mod sse;
 
 pub use app::{TestApp, captured_logs};
 pub use cluster::TestCluster;

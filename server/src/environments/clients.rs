@@ -92,7 +92,6 @@ fn client(config: &kube::Config) -> Result<kube::Client, BoxError> {
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(IDLE_TIMEOUT)
         .pool_max_idle_per_host(MAX_IDLE_PER_CLUSTER)
-        .timer(TokioTimer::new())
         .build(connector);
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use berth_tests::{TestApp, TestCluster};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use git_fixtures::{GitDaemon, GitRepo};
 use kube_test_api::BadKubeconfig;
 use reqwest::Method;
@@ -13,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::error_of;
 use berth_tests::repos::{check_now, create_repo, id_of, spawn};
+use berth_tests::sse::events_until;
 
 async fn preview(app: &TestApp, query: &str) -> reqwest::Response {
     app.admin(Method::GET, &format!("/api/v1/schedules/preview?{query}"))
@@ -230,24 +230,13 @@ async fn a_finished_check_is_announced_on_the_event_stream_with_the_new_status()
         .await
         .unwrap();
     assert_eq!(events.status(), 200);
-    let mut stream = events.bytes_stream();
 
     let check = check_now(&app, id).await;
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while !text.contains("event: repository.checked") || !text.ends_with("\n\n") {
-            let chunk = stream.next().await.expect("stream open").unwrap();
-            text.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no repository.checked event: {text}"));
-    let data = text
-        .lines()
-        .skip_while(|l| *l != "event: repository.checked")
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("data line");
-    let event: Value = serde_json::from_str(data).unwrap();
+    let streamed = events_until(events, "repository.checked", Duration::from_secs(10)).await;
+    let (_, event) = streamed
+        .iter()
+        .find(|(k, _)| k == "repository.checked")
+        .expect("the event");
     assert_eq!(event["kind"], "repository.checked");
     let d = &event["data"];
     assert_eq!(d["id"], id.to_string());

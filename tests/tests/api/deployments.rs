@@ -1,6 +1,9 @@
 //! Deployments end to end: real git, the Berth API, the deployment queue and the engine against
 //! the cluster (the test API server, or a real one with `BERTH_TEST_KUBECONFIG`).
 
+use std::time::Duration;
+
+use berth_tests::sse::events_until;
 use berth_tests::{BerthProcess, wait_for};
 use serde_json::{Value, json};
 
@@ -10,30 +13,6 @@ fn actions(objects: &[(String, String, String, String)]) -> Vec<(String, String)
     objects
         .iter()
         .map(|(_, name, action, _)| (name.clone(), action.clone()))
-        .collect()
-}
-
-/// (event kind, data) of the server-sent events received until one of kind `until`.
-async fn sse_until(events: reqwest::Response, until: &str) -> Vec<(String, Value)> {
-    use futures::StreamExt;
-    let mut stream = events.bytes_stream();
-    let mut text = String::new();
-    let marker = format!("event: {until}\n");
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while !text.contains(&marker) || !text[text.find(&marker).unwrap()..].contains("\n\n") {
-            let chunk = stream.next().await.expect("stream open").unwrap();
-            text.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {until} streamed: {text}"));
-    text.split("\n\n")
-        .filter_map(|block| {
-            let kind = block.lines().find_map(|l| l.strip_prefix("event: "))?;
-            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
-            let event: Value = serde_json::from_str(data).ok()?;
-            Some((kind.to_owned(), event["data"].clone()))
-        })
         .collect()
 }
 
@@ -57,12 +36,12 @@ async fn a_git_change_flows_from_commit_to_applied_objects_and_prunes_what_left_
     let d = Fleet::deployment(&first);
     // Its start and end were streamed, each naming the stack and the environment (a stack's page
     // refreshes on its own deployments only).
-    let streamed = sse_until(events, "deployment.finished").await;
+    let streamed = events_until(events, "deployment.finished", Duration::from_secs(30)).await;
     for kind in ["deployment.started", "deployment.finished"] {
         let data = streamed
             .iter()
             .find(|(k, _)| k == kind)
-            .map(|(_, d)| d)
+            .map(|(_, e)| &e["data"])
             .unwrap_or_else(|| panic!("{kind} not streamed: {streamed:?}"));
         assert_eq!(data["id"], d["id"], "{kind}: {data}");
         assert_eq!(data["stack_id"], stack["id"], "{kind}: {data}");
